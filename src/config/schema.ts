@@ -1,0 +1,148 @@
+/**
+ * The one schema of an `snn` config: types, defaults and validation in one place.
+ *
+ * Every object is strict, so an unknown key is an error that names its key path. Defaults
+ * live here and nowhere else: the resolved config saved in a run folder is `parse(userYaml)`.
+ * Objects use `.prefault({})` so that an omitted section is parsed (and so filled with the
+ * defaults of its fields) rather than replaced by a literal.
+ */
+import { z } from 'zod';
+
+const posInt = z.number().int().positive();
+const nonNegInt = z.number().int().nonnegative();
+const posNum = z.number().positive();
+
+export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const DATASETS = ['fashion-mnist', 'mnist', 'cifar10', 'cifar100', 'synthetic'] as const;
+export const AUGMENTS = ['crop', 'flip'] as const;
+export const SURROGATES = ['sigmoid', 'atan', 'rectangle', 'triangle'] as const;
+export const NEURONS = ['lif', 'if'] as const;
+export const PRESETS = ['tiny', 'resnet19', 'resnet20'] as const;
+export const ARCHS = ['spiking-resnet'] as const;
+export const CONNECTIONS = ['spike'] as const;
+
+export const SyntheticSchema = z
+  .strictObject({
+    classes: z.number().int().min(2).default(4),
+    train: posInt.default(512),
+    test: posInt.default(128),
+    height: posInt.default(16),
+    width: posInt.default(16),
+    channels: posInt.default(1),
+    /** Standard deviation of the pixel noise added to each class prototype (pixels in [0, 1]). */
+    noise: z.number().nonnegative().default(0.25),
+  })
+  .prefault({});
+
+export const DataSchema = z
+  .strictObject({
+    dataset: z.enum(DATASETS).default('fashion-mnist'),
+    /** Folder with the data set's files; null looks in datasets/<name> and known system paths. */
+    root: z.string().min(1).nullable().default(null),
+    batchSize: posInt.default(64),
+    testBatchSize: posInt.default(256),
+    augment: z.array(z.enum(AUGMENTS)).default([]),
+    /** Zero padding (pixels per side) before a random crop back to the original size. */
+    cropPadding: nonNegInt.default(4),
+    /** Use only the first N images of a split (null: all). */
+    trainLimit: posInt.nullable().default(null),
+    testLimit: posInt.nullable().default(null),
+    synthetic: SyntheticSchema,
+  })
+  .prefault({});
+
+export const SurrogateSchema = z
+  .strictObject({
+    name: z.enum(SURROGATES).default('sigmoid'),
+    /** Sharpness; null takes the surrogate's own default (sigmoid 4, atan 2, rectangle/triangle 1). */
+    alpha: posNum.nullable().default(null),
+  })
+  .prefault({});
+
+export const NeuronSchema = z
+  .strictObject({
+    type: z.enum(NEURONS).default('lif'),
+    tau: z.number().gt(1, 'tau must be greater than 1').default(2.0),
+    threshold: posNum.default(1.0),
+    vReset: z.number().default(0),
+    reset: z.enum(['hard', 'soft']).default('hard'),
+    detachReset: z.boolean().default(true),
+    surrogate: SurrogateSchema,
+  })
+  .prefault({});
+
+export const ModelSchema = z
+  .strictObject({
+    arch: z.enum(ARCHS).default('spiking-resnet'),
+    preset: z.enum(PRESETS).default('tiny'),
+    /** Residual blocks per stage; overrides the preset's when given. */
+    blocks: z.array(posInt).min(1).nullable().default(null),
+    /** Channels per stage; overrides the preset's when given (same length as blocks). */
+    widths: z.array(posInt).min(1).nullable().default(null),
+    connection: z.enum(CONNECTIONS).default('spike'),
+    timesteps: posInt.default(4),
+    encoding: z.enum(['direct']).default('direct'),
+    neuron: NeuronSchema,
+  })
+  .prefault({});
+
+export const OptimizerSchema = z
+  .strictObject({
+    name: z.enum(['sgd', 'adam', 'adamw']).default('sgd'),
+    lr: posNum.default(0.1),
+    momentum: z.number().min(0).max(1).default(0.9),
+    nesterov: z.boolean().default(false),
+    weightDecay: z.number().nonnegative().default(5e-4),
+    beta1: z.number().min(0).lt(1).default(0.9),
+    beta2: z.number().min(0).lt(1).default(0.999),
+    eps: posNum.default(1e-8),
+  })
+  .prefault({});
+
+export const ScheduleSchema = z
+  .strictObject({
+    name: z.enum(['cosine', 'step', 'constant']).default('cosine'),
+    warmupEpochs: z.number().nonnegative().default(0),
+    /** step: multiply the rate by gamma at each of these epochs. */
+    milestones: z.array(posInt).default([]),
+    gamma: posNum.default(0.1),
+    /** cosine: the rate at the end of training. */
+    minLr: z.number().nonnegative().default(0),
+  })
+  .prefault({});
+
+export const TrainSchema = z
+  .strictObject({
+    epochs: posInt.default(10),
+    optimizer: OptimizerSchema,
+    schedule: ScheduleSchema,
+    /** Evaluate on the test split every N epochs (and always after the last). */
+    evalEvery: posInt.default(1),
+    /** Clip the global gradient norm to this value (null: no clipping). */
+    gradClip: posNum.nullable().default(null),
+  })
+  .prefault({});
+
+export const ConfigSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, 'name may hold letters, digits, ".", "_" and "-" only')
+    .default('run'),
+  seed: z.number().int().min(0).max(0xffffffff).default(42),
+  backend: z.enum(BACKENDS).default('auto'),
+  data: DataSchema,
+  model: ModelSchema,
+  train: TrainSchema,
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type DataConfig = z.infer<typeof DataSchema>;
+export type ModelConfig = z.infer<typeof ModelSchema>;
+export type NeuronConfig = z.infer<typeof NeuronSchema>;
+export type SurrogateConfig = z.infer<typeof SurrogateSchema>;
+export type TrainConfig = z.infer<typeof TrainSchema>;
+export type OptimizerConfig = z.infer<typeof OptimizerSchema>;
+export type ScheduleConfig = z.infer<typeof ScheduleSchema>;
+export type BackendName = (typeof BACKENDS)[number];
+export type DatasetName = (typeof DATASETS)[number];
+export type AugmentName = (typeof AUGMENTS)[number];
