@@ -1,0 +1,56 @@
+/** `snn eval`: evaluates a run's checkpoint on a split; a table on stdout, or JSON. */
+import type { Command } from 'commander';
+import { BACKENDS, type BackendName } from '../config/schema.js';
+import { runEval } from '../train/evalSession.js';
+import { collect, parseChoice, parsePositiveInt } from './common.js';
+
+interface EvalFlags {
+  timesteps?: string;
+  split: string;
+  checkpoint: string;
+  json?: boolean;
+  backend?: string;
+  runsDir: string;
+  set: string[];
+}
+
+export function evalCommand(program: Command): void {
+  program
+    .command('eval')
+    .description('evaluate a run (its best checkpoint) or a checkpoint folder')
+    .argument('<run>', "run folder, run name, 'latest', or a checkpoint folder")
+    .option('-t, --timesteps <T>', 'evaluate at T time steps (default: as trained)')
+    .option('--split <split>', 'test | train', 'test')
+    .option('--checkpoint <which>', 'best | last (for a run folder)', 'best')
+    .option('--backend <name>', `engine: ${BACKENDS.join(' | ')}`)
+    .option('--runs-dir <dir>', 'folder that holds run folders', 'runs')
+    .option('-s, --set <key=value>', 'override a value of the run config, e.g. data.root=/data/fmnist', collect, [])
+    .option('--json', 'print the result as JSON')
+    .action(async (target: string, f: EvalFlags) => {
+      const res = await runEval({
+        target,
+        runsDir: f.runsDir,
+        checkpoint: parseChoice('--checkpoint', f.checkpoint, ['best', 'last'] as const),
+        split: parseChoice('--split', f.split, ['test', 'train'] as const),
+        timesteps: f.timesteps ? parsePositiveInt('--timesteps', f.timesteps) : undefined,
+        backend: f.backend ? parseChoice<BackendName>('--backend', f.backend, BACKENDS) : undefined,
+        sets: f.set,
+      });
+      const { backendInfo, ...out } = res;
+      if (f.json) {
+        process.stdout.write(`${JSON.stringify({ ...out, backendPackage: backendInfo.package }, null, 2)}\n`);
+        return;
+      }
+      const lines = [
+        `run         ${out.run}`,
+        `checkpoint  ${out.checkpoint}${out.epoch !== null ? ` (epoch ${out.epoch})` : ''}`,
+        `split       ${out.split} (${out.count} images), T = ${out.timesteps}${out.timesteps !== out.trainedTimesteps ? ` (trained at ${out.trainedTimesteps})` : ''}`,
+        `accuracy    ${(100 * out.accuracy).toFixed(2)}%`,
+        `loss        ${out.loss.toFixed(4)}`,
+        `speed       ${out.imagesPerSecond.toFixed(0)} img/s on ${out.backend}`,
+        `firing rate ${out.meanFiringRate.toFixed(4)} spikes per neuron per step, by layer:`,
+        ...Object.entries(out.firingRates).map(([k, v]) => `  ${k.padEnd(28)} ${v.toFixed(4)}`),
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+}

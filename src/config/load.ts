@@ -1,0 +1,105 @@
+/**
+ * Loading a config: YAML file → `--set` overrides → schema validation (which fills defaults).
+ * Every failure is a UserError of one line naming the file, the key path and the problem.
+ */
+import { readFileSync } from 'node:fs';
+import { parseDocument, stringify } from 'yaml';
+import type { z } from 'zod';
+import { UserError } from '../util/errors.js';
+import { ConfigSchema, type Config } from './schema.js';
+
+type Tree = Record<string, unknown>;
+
+const isTree = (v: unknown): v is Tree => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Parses YAML text; syntax errors name the file, line and column. */
+export function parseYaml(text: string, file: string): unknown {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const pos = e.linePos?.[0];
+    const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
+    const msg = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    throw new UserError(`${where}: YAML syntax error: ${msg}`);
+  }
+  return doc.toJS();
+}
+
+export function readConfigFile(file: string): Tree {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UserError(`config file not found: ${file}`);
+    if (code === 'EISDIR') throw new UserError(`config file is a directory: ${file}`);
+    throw new UserError(`cannot read config file ${file}: ${(e as Error).message}`);
+  }
+  const data = parseYaml(text, file);
+  if (data === null || data === undefined) return {};
+  if (!isTree(data)) throw new UserError(`${file}: a config must be a YAML mapping of keys, got ${describe(data)}`);
+  return data;
+}
+
+function describe(v: unknown): string {
+  if (Array.isArray(v)) return 'a list';
+  if (v === null) return 'null';
+  return `a ${typeof v}`;
+}
+
+/**
+ * Applies `a.b.c=value` to a config tree. The value is read as a YAML scalar or flow
+ * collection (`0.1` a number, `true` a boolean, `[crop,flip]` a list, `null` null).
+ */
+export function applySet(tree: Tree, assignment: string): void {
+  const eq = assignment.indexOf('=');
+  if (eq <= 0) throw new UserError(`--set ${assignment}: expected key.path=value`);
+  const path = assignment.slice(0, eq).trim();
+  const raw = assignment.slice(eq + 1);
+  const keys = path.split('.');
+  if (keys.some((k) => k === '')) throw new UserError(`--set ${assignment}: empty key in '${path}'`);
+  const value = raw === '' ? '' : parseYaml(raw, `--set ${path}`);
+  let node = tree;
+  for (let i = 0; i < keys.length - 1; i++) {
+    const next = node[keys[i]];
+    if (next === undefined || next === null) node[keys[i]] = {};
+    else if (!isTree(next)) {
+      throw new UserError(`--set ${path}: '${keys.slice(0, i + 1).join('.')}' is ${describe(next)}, not a section`);
+    }
+    node = node[keys[i]] as Tree;
+  }
+  node[keys[keys.length - 1]] = value;
+}
+
+/** The first schema problem as one line: `key.path: what is wrong`. */
+export function formatIssue(issue: z.core.$ZodIssue, source: string): string {
+  const path = issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((k) => (path ? `${path}.${k}` : k));
+    return `${source}: unknown key ${keys.map((k) => `'${k}'`).join(', ')}`;
+  }
+  let msg = issue.message;
+  if (issue.code === 'invalid_value' && 'values' in issue) {
+    msg = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  } else if (issue.code === 'invalid_type') {
+    msg = msg.replace(/^Invalid input: /, '');
+  }
+  return `${source}: ${path || '(top level)'}: ${msg}`;
+}
+
+export function validateConfig(tree: unknown, source: string): Config {
+  const r = ConfigSchema.safeParse(tree);
+  if (!r.success) throw new UserError(formatIssue(r.error.issues[0], source));
+  return r.data;
+}
+
+/** Reads, overrides and validates a config file. */
+export function loadConfig(file: string, sets: readonly string[] = []): Config {
+  const tree = readConfigFile(file);
+  for (const s of sets) applySet(tree, s);
+  return validateConfig(tree, file);
+}
+
+export function configToYaml(cfg: Config): string {
+  return stringify(cfg, { lineWidth: 100 });
+}

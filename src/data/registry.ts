@@ -1,0 +1,123 @@
+/**
+ * Data sets by name: finds the files, loads both splits, applies the limits, and attaches the
+ * normalisation constants and class names.
+ *
+ * Where files are looked for: `data.root` if set (a relative path is taken from the current
+ * directory, then from the package's folder, so the shipped subset is found from anywhere);
+ * otherwise datasets/<name> in the current directory, the package's datasets/<name>, then the
+ * data set's system paths. Nothing is downloaded here.
+ */
+import { isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DataConfig } from '../config/schema.js';
+import { UserError } from '../util/errors.js';
+import { CATALOG, type FileDatasetName } from './catalog.js';
+import { cifarExpected, loadCifarDataset, locateCifar } from './cifar.js';
+import { isDir } from './files.js';
+import { IDX_EXPECTED, loadIdxDataset, locateIdx } from './idx.js';
+import { channelStats } from './stats.js';
+import { makeSynthetic } from './synthetic.js';
+import type { DatasetSplits, ImageSet, Located } from './types.js';
+
+interface Format {
+  /** The files, as shown in error messages. */
+  expected: string[];
+  locate(root: string): Located;
+  load(dir: string): Promise<{ train: ImageSet; test: ImageSet }>;
+}
+
+const FORMATS: Record<FileDatasetName, Format> = {
+  'fashion-mnist': { expected: IDX_EXPECTED, locate: locateIdx, load: (d) => loadIdxDataset(d, 10) },
+  mnist: { expected: IDX_EXPECTED, locate: locateIdx, load: (d) => loadIdxDataset(d, 10) },
+  cifar10: {
+    expected: cifarExpected('cifar10'),
+    locate: (r) => locateCifar(r, 'cifar10'),
+    load: (d) => loadCifarDataset(d, 'cifar10'),
+  },
+  cifar100: {
+    expected: cifarExpected('cifar100'),
+    locate: (r) => locateCifar(r, 'cifar100'),
+    load: (d) => loadCifarDataset(d, 'cifar100'),
+  },
+};
+
+/** The package's own folder: this file is dist/src/data/registry.js inside it. */
+export function packageRoot(): string {
+  return fileURLToPath(new URL('../../../', import.meta.url));
+}
+
+function unique(paths: string[]): string[] {
+  return [...new Set(paths)];
+}
+
+/** The folder holding `name`'s files, or a UserError that says where it looked and for what. */
+export function findDatasetDir(name: FileDatasetName, root: string | null): string {
+  const format = FORMATS[name];
+  const expected = format.expected.join(', ');
+  if (root !== null) {
+    const candidates = isAbsolute(root) ? [root] : unique([resolve(root), resolve(packageRoot(), root)]);
+    const existing = candidates.filter(isDir);
+    if (existing.length === 0) {
+      throw new UserError(`data.root: folder ${root} does not exist (looked for ${candidates.join(' and ')}); it should hold the ${name} files ${expected}`);
+    }
+    for (const dir of existing) {
+      const found = format.locate(dir);
+      if (found.ok) return found.dir;
+    }
+    const lacking = format.locate(existing[0]);
+    throw new UserError(`data.root: ${existing[0]} lacks the ${name} files ${lacking.ok ? expected : lacking.missing.join(', ')}`);
+  }
+  const candidates = unique([
+    resolve('datasets', name),
+    join(packageRoot(), 'datasets', name),
+    ...CATALOG[name].systemPaths,
+  ]);
+  // A folder that exists but is incomplete (an interrupted download, say) is worth naming.
+  const incomplete: string[] = [];
+  for (const dir of candidates) {
+    if (!isDir(dir)) continue;
+    const found = format.locate(dir);
+    if (found.ok) return found.dir;
+    incomplete.push(`${dir} lacks ${found.missing.join(', ')}`);
+  }
+  const partly = incomplete.length > 0 ? ` (${incomplete.join('; ')})` : '';
+  throw new UserError(
+    `${name} not found in ${candidates.join(', ')}${partly}; set data.root to a folder with ${expected} (${CATALOG[name].howToGet})`,
+  );
+}
+
+/** The first `n` images of a split (views, no copy); null or n >= count keeps all. */
+export function limitSet(set: ImageSet, n: number | null): ImageSet {
+  if (n === null || n >= set.count) return set;
+  const size = set.height * set.width * set.channels;
+  return { ...set, images: set.images.subarray(0, n * size), labels: set.labels.subarray(0, n), count: n };
+}
+
+export async function loadDataset(cfg: DataConfig, seed: number): Promise<DatasetSplits> {
+  if (cfg.dataset === 'synthetic') {
+    const { train, test } = makeSynthetic(cfg.synthetic, seed);
+    // Statistics of the whole generated train split, so that trainLimit does not change them.
+    const { mean, std } = channelStats(train);
+    return {
+      name: cfg.dataset,
+      train: limitSet(train, cfg.trainLimit),
+      test: limitSet(test, cfg.testLimit),
+      mean,
+      std,
+      classNames: Array.from({ length: cfg.synthetic.classes }, (_, i) => `class ${i}`),
+      source: 'generated',
+    };
+  }
+  const dir = findDatasetDir(cfg.dataset, cfg.root);
+  const { train, test } = await FORMATS[cfg.dataset].load(dir);
+  const info = CATALOG[cfg.dataset];
+  return {
+    name: cfg.dataset,
+    train: limitSet(train, cfg.trainLimit),
+    test: limitSet(test, cfg.testLimit),
+    mean: [...info.mean],
+    std: [...info.std],
+    classNames: [...info.classNames],
+    source: dir,
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * Stateless layer functions over parameters held in a `ParamStore`: convolution, batch norm,
+ * linear. Tensors between layers are shaped [T·N, H, W, C] (time folded into the batch), so
+ * BatchNorm statistics are taken over T×N, as the design asks.
+ *
+ * Parameters are initialised from the project's seeded Rng (not tfjs's random ops), so the same
+ * seed builds the same network on every backend and machine.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../util/rng.js';
+
+let scopeCounter = 0;
+
+/** Trainable parameters and non-trainable buffers of one model, keyed by a dotted path. */
+export interface ParamStore {
+  /** Unique prefix of this model's tfjs variable names (tfjs names are global). */
+  scope: string;
+  rng: Rng;
+  params: Map<string, tf.Variable>;
+  buffers: Map<string, tf.Variable>;
+}
+
+export function createParamStore(rng: Rng, label = 'model'): ParamStore {
+  scopeCounter += 1;
+  return { scope: `${label}${scopeCounter}`, rng, params: new Map(), buffers: new Map() };
+}
+
+function addParam(store: ParamStore, key: string, values: Float32Array, shape: number[]): tf.Variable {
+  if (store.params.has(key)) throw new Error(`parameter ${key} defined twice`);
+  const v = tf.variable(tf.tensor(values, shape, 'float32'), true, `${store.scope}/${key}`);
+  store.params.set(key, v);
+  return v;
+}
+
+function addBuffer(store: ParamStore, key: string, values: Float32Array, shape: number[]): tf.Variable {
+  const v = tf.variable(tf.tensor(values, shape, 'float32'), false, `${store.scope}/${key}`);
+  store.buffers.set(key, v);
+  return v;
+}
+
+function normalArray(rng: Rng, n: number, std: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.normal() * std;
+  return a;
+}
+
+function uniformArray(rng: Rng, n: number, bound: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = (rng.next() * 2 - 1) * bound;
+  return a;
+}
+
+export interface Conv {
+  kind: 'conv';
+  key: string;
+  weight: tf.Variable; // [kh, kw, in, out]
+  stride: number;
+  pad: number;
+  kernel: number;
+  inChannels: number;
+  outChannels: number;
+}
+
+/**
+ * A k×k convolution without bias (BN follows), Kaiming-normal initialised (fan-out, gain √2)
+ * as torchvision's ResNets are. Symmetric explicit padding, as PyTorch's `padding=k//2`, so that
+ * stride-2 layers align with PyTorch and with exported graphs ('same' would pad asymmetrically).
+ */
+export function conv(
+  store: ParamStore,
+  key: string,
+  inChannels: number,
+  outChannels: number,
+  kernel: number,
+  stride: number,
+): Conv {
+  const fanOut = kernel * kernel * outChannels;
+  const weight = addParam(
+    store,
+    `${key}.weight`,
+    normalArray(store.rng, kernel * kernel * inChannels * outChannels, Math.sqrt(2 / fanOut)),
+    [kernel, kernel, inChannels, outChannels],
+  );
+  return { kind: 'conv', key, weight, stride, pad: Math.floor(kernel / 2), kernel, inChannels, outChannels };
+}
+
+export function applyConv(c: Conv, x: tf.Tensor4D, weight: tf.Tensor4D = c.weight as tf.Tensor4D): tf.Tensor4D {
+  const p = c.pad;
+  const pad: [[number, number], [number, number], [number, number], [number, number]] = [
+    [0, 0],
+    [p, p],
+    [p, p],
+    [0, 0],
+  ];
+  return tf.conv2d(x, weight, c.stride, p === 0 ? 'valid' : pad);
+}
+
+export interface BatchNorm {
+  kind: 'bn';
+  key: string;
+  gamma: tf.Variable;
+  beta: tf.Variable;
+  runningMean: tf.Variable;
+  runningVar: tf.Variable;
+  channels: number;
+  eps: number;
+  momentum: number;
+}
+
+/** BatchNorm over every axis but the last (channels); PyTorch's defaults (eps 1e-5, momentum 0.1). */
+export function batchNorm(store: ParamStore, key: string, channels: number): BatchNorm {
+  return {
+    kind: 'bn',
+    key,
+    gamma: addParam(store, `${key}.weight`, new Float32Array(channels).fill(1), [channels]),
+    beta: addParam(store, `${key}.bias`, new Float32Array(channels), [channels]),
+    runningMean: addBuffer(store, `${key}.running_mean`, new Float32Array(channels), [channels]),
+    runningVar: addBuffer(store, `${key}.running_var`, new Float32Array(channels).fill(1), [channels]),
+    channels,
+    eps: 1e-5,
+    momentum: 0.1,
+  };
+}
+
+/**
+ * y = (x - μ) / √(σ² + ε) · γ + β, written as one scale and one shift per channel. Built from
+ * broadcasting ops rather than FusedBatchNorm: on wasm the fused kernel's gradient goes through
+ * a slow Tile. In training, μ and σ² are the batch's (biased σ²) and the running statistics move
+ * towards them with the unbiased σ², as PyTorch does.
+ */
+export function applyBatchNorm<R extends tf.Rank>(bn: BatchNorm, x: tf.Tensor<R>, training: boolean): tf.Tensor<R> {
+  const axes = x.shape.slice(0, -1).map((_, i) => i);
+  let mean: tf.Tensor;
+  let variance: tf.Tensor;
+  if (training) {
+    const m = tf.moments(x, axes);
+    mean = m.mean;
+    variance = m.variance;
+    const n = x.size / bn.channels;
+    const unbiased = n > 1 ? n / (n - 1) : 1;
+    const mom = bn.momentum;
+    tf.tidy(() => {
+      bn.runningMean.assign(bn.runningMean.mul(1 - mom).add(mean.mul(mom)));
+      bn.runningVar.assign(bn.runningVar.mul(1 - mom).add(variance.mul(mom * unbiased)));
+    });
+  } else {
+    mean = bn.runningMean;
+    variance = bn.runningVar;
+  }
+  const scale = bn.gamma.mul(tf.rsqrt(variance.add(bn.eps)));
+  const shift = bn.beta.sub(mean.mul(scale));
+  return x.mul(scale).add(shift) as tf.Tensor<R>;
+}
+
+export interface Linear {
+  kind: 'linear';
+  key: string;
+  weight: tf.Variable; // [in, out]
+  bias: tf.Variable;
+  inFeatures: number;
+  outFeatures: number;
+}
+
+/** Fully connected layer with PyTorch's default init: U(-1/√fan_in, 1/√fan_in) for weight and bias. */
+export function linear(store: ParamStore, key: string, inFeatures: number, outFeatures: number): Linear {
+  const bound = 1 / Math.sqrt(inFeatures);
+  return {
+    kind: 'linear',
+    key,
+    weight: addParam(store, `${key}.weight`, uniformArray(store.rng, inFeatures * outFeatures, bound), [
+      inFeatures,
+      outFeatures,
+    ]),
+    bias: addParam(store, `${key}.bias`, uniformArray(store.rng, outFeatures, bound), [outFeatures]),
+    inFeatures,
+    outFeatures,
+  };
+}
+
+export function applyLinear(l: Linear, x: tf.Tensor2D, weight: tf.Tensor2D = l.weight as tf.Tensor2D): tf.Tensor2D {
+  return tf.add(tf.matMul(x, weight), l.bias) as tf.Tensor2D;
+}

@@ -1,0 +1,26 @@
+/**
+ * Models by name, timm-style: each architecture registers a builder, and the trainer, eval and
+ * export build whatever `model.arch` names without knowing the architectures.
+ */
+import type { ModelConfig } from '../config/schema.js';
+import type { Rng } from '../util/rng.js';
+import { UserError } from '../util/errors.js';
+import type { InputSpec, SpikingModel } from './types.js';
+
+export type ModelBuilder = (cfg: ModelConfig, input: InputSpec, rng: Rng, label: string) => SpikingModel;
+
+const builders = new Map<string, ModelBuilder>();
+
+export function registerModel(arch: string, builder: ModelBuilder): void {
+  builders.set(arch, builder);
+}
+
+export function listModels(): string[] {
+  return [...builders.keys()].sort();
+}
+
+export function buildModel(cfg: ModelConfig, input: InputSpec, rng: Rng, label = 'model'): SpikingModel {
+  const b = builders.get(cfg.arch);
+  if (!b) throw new UserError(`model.arch: unknown architecture '${cfg.arch}' (known: ${listModels().join(', ')})`);
+  return b(cfg, input, rng, label);
+}

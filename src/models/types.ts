@@ -1,0 +1,34 @@
+/** What every architecture in the registry builds, and what the trainer and eval rely on. */
+import type * as tf from '@tensorflow/tfjs';
+import type { ForwardContext } from '../snn/neuron.js';
+
+export interface InputSpec {
+  height: number;
+  width: number;
+  channels: number;
+  numClasses: number;
+}
+
+/** One row of a model summary: a layer, its output shape per time step, its cost. */
+export interface LayerInfo {
+  key: string;
+  kind: 'conv' | 'bn' | 'neuron' | 'linear' | 'pool' | 'add';
+  outShape: number[];
+  params: number;
+  /** Multiply-accumulates per image per time step. */
+  macs: number;
+}
+
+export interface SpikingModel {
+  arch: string;
+  /** Trainable parameters by dotted key (e.g. `stage1.block0.conv1.weight`). */
+  params: Map<string, tf.Variable>;
+  /** Non-trainable state (BN running statistics). */
+  buffers: Map<string, tf.Variable>;
+  /** Names of the spiking layers, in forward order. */
+  neuronLayers: string[];
+  layers: LayerInfo[];
+  /** Images [N, H, W, C] → logits [N, classes] (time-mean readout). */
+  forward(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor2D;
+  dispose(): void;
+}

@@ -1,0 +1,90 @@
+/**
+ * One `snn eval` invocation as a library call: find the run and checkpoint, rebuild the model
+ * from the run's resolved config, load the weights (checksums verified) and evaluate a split,
+ * optionally at a different number of time steps than training used.
+ */
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { Config } from '../config/schema.js';
+import { initBackend, type BackendInfo } from '../engine/backend.js';
+import { loadDataset } from '../data/registry.js';
+import { readCheckpoint } from '../runs/checkpoint.js';
+import { findRun, runPaths, type RunPaths } from '../runs/runFolder.js';
+import { UserError } from '../util/errors.js';
+import { evaluate, type EvalResult } from './evaluate.js';
+import { loadModelTensors } from './trainer.js';
+import { modelFor, runConfig } from './session.js';
+
+export interface EvalRequest {
+  /** A run folder (or its name, or 'latest') or a checkpoint folder. */
+  target: string;
+  runsDir: string;
+  /** Which checkpoint of a run: best (default) or last. */
+  checkpoint?: 'best' | 'last';
+  split?: 'test' | 'train';
+  timesteps?: number;
+  backend?: Config['backend'];
+  sets?: readonly string[];
+  onBatch?: (done: number, total: number) => void;
+}
+
+export interface EvalOutcome extends EvalResult {
+  run: string;
+  checkpoint: string;
+  split: 'test' | 'train';
+  timesteps: number;
+  trainedTimesteps: number;
+  backend: string;
+  epoch: number | null;
+}
+
+/** Resolves a run or a checkpoint folder to both. */
+export function locateCheckpoint(target: string, runsDir: string, which: 'best' | 'last'): { paths: RunPaths; checkpoint: string } {
+  if (existsSync(join(target, 'checksums.json'))) {
+    const real = realpathSync(target);
+    const ckDir = dirname(real);
+    if (basename(ckDir) !== 'checkpoints') throw new UserError(`${target}: a checkpoint must sit in a run's checkpoints/ folder`);
+    return { paths: runPaths(dirname(ckDir)), checkpoint: real };
+  }
+  const paths = findRun(target, runsDir);
+  let ck = join(paths.checkpoints, which);
+  if (!existsSync(ck) && which === 'best') ck = join(paths.checkpoints, 'last');
+  if (!existsSync(ck) || !statSync(ck).isDirectory()) throw new UserError(`${paths.dir}: has no checkpoint yet`);
+  return { paths, checkpoint: realpathSync(ck) };
+}
+
+export async function runEval(req: EvalRequest): Promise<EvalOutcome & { backendInfo: BackendInfo }> {
+  const { paths, checkpoint } = locateCheckpoint(req.target, req.runsDir, req.checkpoint ?? 'best');
+  const cfg = runConfig(paths, req.sets);
+  const backendInfo = await initBackend(req.backend ?? cfg.backend);
+  const data = await loadDataset(cfg.data, cfg.seed);
+  const ck = readCheckpoint(checkpoint);
+  const model = modelFor(cfg, data, 'eval');
+  try {
+    loadModelTensors(model, ck.weights, checkpoint);
+    for (const t of [...ck.weights.values(), ...ck.optimizer.values()]) t.dispose();
+    const split = req.split ?? 'test';
+    const T = req.timesteps ?? cfg.model.timesteps;
+    const res = evaluate(model, split === 'test' ? data.test : data.train, {
+      timesteps: T,
+      batchSize: cfg.data.testBatchSize,
+      mean: data.mean,
+      std: data.std,
+      onBatch: req.onBatch,
+    });
+    const epoch = typeof ck.state.epoch === 'number' ? ck.state.epoch : null;
+    return {
+      ...res,
+      run: paths.dir,
+      checkpoint,
+      split,
+      timesteps: T,
+      trainedTimesteps: cfg.model.timesteps,
+      backend: backendInfo.name,
+      epoch,
+      backendInfo,
+    };
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Evaluation of a model on one split: accuracy, mean cross-entropy, and the firing rate of
+ * every spiking layer (spikes per neuron per time step, averaged over the split).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ImageSet } from '../data/types.js';
+import { batches } from '../data/loader.js';
+import type { SpikingModel } from '../models/types.js';
+import type { SpikeTally } from '../snn/lif.js';
+import { crossEntropy } from '../losses/crossEntropy.js';
+
+export interface EvalResult {
+  accuracy: number;
+  loss: number;
+  count: number;
+  /** Spikes per neuron per time step, by spiking layer. */
+  firingRates: Record<string, number>;
+  /** All spikes over all neuron-steps of the network. */
+  meanFiringRate: number;
+  imagesPerSecond: number;
+  seconds: number;
+}
+
+export interface EvalOptions {
+  timesteps: number;
+  batchSize: number;
+  mean: number[];
+  std: number[];
+  onBatch?: (done: number, total: number) => void;
+}
+
+export function evaluate(model: SpikingModel, set: ImageSet, o: EvalOptions): EvalResult {
+  const t0 = performance.now();
+  const tallies = new Map<string, SpikeTally>();
+  let correct = 0;
+  let lossSum = 0;
+  let seen = 0;
+  const it = batches(set, {
+    batchSize: o.batchSize,
+    shuffle: false,
+    rng: null,
+    augment: [],
+    cropPadding: 0,
+    mean: o.mean,
+    std: o.std,
+    dropLast: false,
+  });
+  for (const b of it) {
+    const [loss, hits] = tf.tidy(() => {
+      const x = tf.tensor4d(b.x, [b.size, set.height, set.width, set.channels]);
+      const y = tf.tensor1d(b.y, 'int32');
+      const logits = model.forward(x, { training: false, timesteps: o.timesteps, tallies });
+      const l = crossEntropy(logits, y).mul(b.size);
+      const h = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32'));
+      return [l.dataSync()[0], h.dataSync()[0]];
+    });
+    lossSum += loss;
+    correct += hits;
+    seen += b.size;
+    o.onBatch?.(seen, set.count);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const firingRates: Record<string, number> = {};
+  let spikes = 0;
+  let neurons = 0;
+  for (const key of model.neuronLayers) {
+    const t = tallies.get(key);
+    if (!t) continue;
+    firingRates[key] = t.neurons > 0 ? t.spikes / t.neurons : 0;
+    spikes += t.spikes;
+    neurons += t.neurons;
+  }
+  return {
+    accuracy: seen > 0 ? correct / seen : 0,
+    loss: seen > 0 ? lossSum / seen : 0,
+    count: seen,
+    firingRates,
+    meanFiringRate: neurons > 0 ? spikes / neurons : 0,
+    imagesPerSecond: seen / seconds,
+    seconds,
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * Optimizers with PyTorch's update rules (so hyper-parameters carry over from papers), over
+ * named variables, with a state that is saved in checkpoints so a resumed run continues
+ * exactly.
+ *
+ * SGD:   g ← ∇ + λw;  b ← μb + g (b = g at the first step);  w ← w − η (nesterov ? g + μb : b)
+ * Adam:  g ← ∇ + λw;  m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  w ← w − η m̂ / (√v̂ + ε)
+ * AdamW: Adam without λ in g, and w ← w (1 − ηλ) first (decoupled weight decay).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { OptimizerConfig } from '../config/schema.js';
+
+export interface Optimizer {
+  /** Applies one update with learning rate `lr`; `grads` keyed like `params`. */
+  step(grads: Map<string, tf.Tensor>, lr: number): void;
+  /** Named state tensors (copies) and the step count, for checkpoints. */
+  state(): { step: number; tensors: Map<string, tf.Tensor> };
+  load(step: number, tensors: Map<string, tf.Tensor>): void;
+  dispose(): void;
+}
+
+export function createOptimizer(cfg: OptimizerConfig, params: Map<string, tf.Variable>): Optimizer {
+  const slots = new Map<string, tf.Variable>();
+  let t = 0;
+  const slot = (name: string, like: tf.Tensor): tf.Variable => {
+    let v = slots.get(name);
+    if (!v) {
+      v = tf.variable(tf.zerosLike(like), false);
+      slots.set(name, v);
+    }
+    return v;
+  };
+  const wd = cfg.weightDecay;
+
+  const sgd = (key: string, w: tf.Variable, g0: tf.Tensor, lr: number): void => {
+    const g = wd > 0 ? g0.add(w.mul(wd)) : g0;
+    let d = g;
+    if (cfg.momentum > 0) {
+      const buf = slot(`${key}.momentum`, w);
+      const nb = t === 1 ? g : buf.mul(cfg.momentum).add(g);
+      buf.assign(nb);
+      d = cfg.nesterov ? g.add(nb.mul(cfg.momentum)) : nb;
+    }
+    w.assign(w.sub(d.mul(lr)));
+  };
+
+  const adam = (key: string, w: tf.Variable, g0: tf.Tensor, lr: number, decoupled: boolean): void => {
+    const g = !decoupled && wd > 0 ? g0.add(w.mul(wd)) : g0;
+    const m = slot(`${key}.exp_avg`, w);
+    const v = slot(`${key}.exp_avg_sq`, w);
+    m.assign(m.mul(cfg.beta1).add(g.mul(1 - cfg.beta1)));
+    v.assign(v.mul(cfg.beta2).add(g.square().mul(1 - cfg.beta2)));
+    const c1 = 1 - Math.pow(cfg.beta1, t);
+    const c2 = 1 - Math.pow(cfg.beta2, t);
+    const base = decoupled && wd > 0 ? w.mul(1 - lr * wd) : w;
+    const upd = m.div(c1).div(v.div(c2).sqrt().add(cfg.eps)).mul(lr);
+    w.assign(base.sub(upd));
+  };
+
+  return {
+    step(grads, lr) {
+      t += 1;
+      tf.tidy(() => {
+        for (const [key, w] of params) {
+          const g = grads.get(key);
+          if (!g) continue;
+          if (cfg.name === 'sgd') sgd(key, w, g, lr);
+          else adam(key, w, g, lr, cfg.name === 'adamw');
+        }
+      });
+    },
+    state() {
+      const tensors = new Map<string, tf.Tensor>();
+      for (const [k, v] of slots) tensors.set(k, v.clone());
+      return { step: t, tensors };
+    },
+    load(step, tensors) {
+      t = step;
+      for (const [k, v] of tensors) {
+        const s = slots.get(k);
+        if (s) s.assign(v);
+        else slots.set(k, tf.variable(v.clone(), false));
+      }
+    },
+    dispose() {
+      for (const v of slots.values()) v.dispose();
+      slots.clear();
+    },
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * One `snn train` invocation as a library call: config → backend → data → model → run folder →
+ * trainer. Everything that can be wrong with the input (config, data files, model shape) is
+ * checked before the run folder is created, so bad input leaves runs/ untouched.
+ */
+import { hostname, cpus } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../runs/atomic.js';
+import { applySet, configToYaml, parseYaml, validateConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { initBackend, type BackendInfo } from '../engine/backend.js';
+import { loadDataset } from '../data/registry.js';
+import type { DatasetSplits } from '../data/types.js';
+import { buildModel, type SpikingModel } from '../models/index.js';
+import { createRunFolder, findRun, readJson, writeJson, type RunPaths } from '../runs/runFolder.js';
+import { readCheckpoint, type CheckpointData } from '../runs/checkpoint.js';
+import { runLogger } from '../runs/logger.js';
+import { createRng } from '../util/rng.js';
+import { UserError } from '../util/errors.js';
+import { gitCommit, versions } from '../util/version.js';
+import { train, type Reporter, type TrainResult } from './trainer.js';
+import { join } from 'node:path';
+
+export interface TrainRequest {
+  /** A loaded config (from --config and --set); ignored when resuming. */
+  config?: Config;
+  /** `--set` assignments, applied on top of a resumed run's config too. */
+  sets?: readonly string[];
+  /** A run folder, its name, or 'latest'. */
+  resume?: string;
+  runsDir: string;
+  /** Overrides config.backend. */
+  backend?: Config['backend'];
+  reporter?: Reporter;
+  shouldStop?: () => boolean;
+  commandLine: string[];
+}
+
+export interface TrainOutcome extends TrainResult {
+  paths: RunPaths;
+  backend: BackendInfo;
+  config: Config;
+}
+
+export function inputSpec(data: DatasetSplits): { height: number; width: number; channels: number; numClasses: number } {
+  const { height, width, channels, numClasses } = data.train;
+  return { height, width, channels, numClasses };
+}
+
+/** Builds the model of a config for a data set, with its seeded initial weights. */
+export function modelFor(cfg: Config, data: DatasetSplits, label = 'snn'): SpikingModel {
+  return buildModel(cfg.model, inputSpec(data), createRng(cfg.seed), label);
+}
+
+/** A run folder's config.yaml, validated (with optional --set overrides). */
+export function runConfig(paths: RunPaths, sets: readonly string[] = []): Config {
+  const tree = parseYaml(readFileSync(paths.config, 'utf8'), paths.config);
+  if (typeof tree !== 'object' || tree === null || Array.isArray(tree)) {
+    throw new UserError(`${paths.config}: not a config mapping`);
+  }
+  for (const s of sets) applySet(tree as Record<string, unknown>, s);
+  return validateConfig(tree, paths.config);
+}
+
+export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
+  let cfg: Config;
+  let paths: RunPaths | null = null;
+  let resume: CheckpointData | undefined;
+  if (req.resume) {
+    paths = findRun(req.resume, req.runsDir, req.config?.name);
+    cfg = runConfig(paths, req.sets);
+    const last = join(paths.checkpoints, 'last');
+    if (existsSync(last)) resume = readCheckpoint(last);
+  } else {
+    if (!req.config) throw new UserError('snn train needs --config FILE (or --resume RUN)');
+    cfg = req.config;
+  }
+  const backend = await initBackend(req.backend ?? cfg.backend);
+  const data = await loadDataset(cfg.data, cfg.seed);
+  const model = modelFor(cfg, data);
+  if (!paths) paths = createRunFolder(req.runsDir, cfg.name);
+  writeFileAtomic(paths.config, configToYaml(cfg));
+  const logger = runLogger(paths.log);
+  logger.info(
+    { backend: backend.name, package: backend.package, threads: backend.threads, fallbacks: backend.fallbacks },
+    `backend ${backend.name}`,
+  );
+  const meta = {
+    commandLine: req.commandLine,
+    cwd: process.cwd(),
+    versions: versions(),
+    backend,
+    seed: cfg.seed,
+    gitCommit: gitCommit(),
+    host: hostname(),
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? null,
+    data: { source: data.source, train: data.train.count, test: data.test.count },
+    started: new Date().toISOString(),
+  };
+  if (resume && existsSync(paths.meta)) {
+    const prev = readJson<Record<string, unknown>>(paths.meta);
+    const sessions = Array.isArray(prev.resumed) ? prev.resumed : [];
+    writeJson(paths.meta, { ...prev, resumed: [...sessions, meta] });
+  } else {
+    writeJson(paths.meta, meta);
+  }
+  logger.info({ config: cfg, data: meta.data, parameters: [...model.params.values()].reduce((n, v) => n + v.size, 0) }, 'start');
+  try {
+    const result = train({
+      config: cfg,
+      paths,
+      data,
+      model,
+      logger,
+      reporter: req.reporter,
+      resume,
+      shouldStop: req.shouldStop,
+      summaryExtra: { backend: backend.name, run: paths.dir },
+    });
+    logger.info({ status: result.status, state: result.state }, 'end');
+    return { ...result, paths, backend, config: cfg };
+  } catch (e) {
+    logger.error({ err: e }, 'failed');
+    const summaryPath = paths.summary;
+    if (existsSync(summaryPath)) {
+      const s = readJson<Record<string, unknown>>(summaryPath);
+      writeJson(summaryPath, { ...s, status: 'failed', error: (e as Error).message });
+    }
+    throw e;
+  } finally {
+    model.dispose();
+    logger.flush();
+  }
+}

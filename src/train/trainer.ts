@@ -1,0 +1,276 @@
+/**
+ * The training loop: epochs of optimisation steps on the train split, an evaluation on the test
+ * split, and after each epoch one metrics row, the `last` checkpoint (and `best` when test
+ * accuracy improved) and summary.json.
+ *
+ * Resuming restores weights, BN statistics, optimizer state, the step count (and so the
+ * schedule position) and the data RNG, so the resumed run computes what the uninterrupted run
+ * would have, bit for bit on a deterministic backend.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { DatasetSplits } from '../data/types.js';
+import { batchCount, batches } from '../data/loader.js';
+import type { SpikingModel } from '../models/types.js';
+import { crossEntropy } from '../losses/crossEntropy.js';
+import { createRng, restoreRng, type Rng } from '../util/rng.js';
+import type { RunPaths } from '../runs/runFolder.js';
+import { writeJson } from '../runs/runFolder.js';
+import { readMetrics, writeMetrics, type MetricsRow } from '../runs/metrics.js';
+import { pointLink, pruneCheckpoints, writeCheckpoint, type CheckpointData } from '../runs/checkpoint.js';
+import { createOptimizer } from './optimizer.js';
+import { learningRate } from './schedule.js';
+import { evaluate, type EvalResult } from './evaluate.js';
+
+/** What a user interface sees of training (a progress bar, or nothing). */
+export interface Reporter {
+  epochStart(epoch: number, epochs: number, batches: number): void;
+  batch(done: number, stats: { loss: number; accuracy: number; imagesPerSecond: number }): void;
+  epochEnd(row: MetricsRow): void;
+}
+
+export const silentReporter: Reporter = { epochStart: () => {}, batch: () => {}, epochEnd: () => {} };
+
+export interface TrainState {
+  /** Epochs completed. */
+  epoch: number;
+  step: number;
+  /** Data RNG state at the start of epoch `epoch + 1`: replays that epoch's order and crops. */
+  rng: [number, number, number, number];
+  /** Batches of epoch `epoch + 1` already done (non-zero only in a mid-epoch checkpoint). */
+  batch: number;
+  /** Running sums of the partial epoch, so its metrics row comes out as if uninterrupted. */
+  partial: { lossSum: number; correct: number; seen: number };
+  bestAccuracy: number;
+  bestEpoch: number;
+  /** Seconds spent training, summed over resumed sessions. */
+  seconds: number;
+}
+
+export interface TrainOptions {
+  config: Config;
+  paths: RunPaths;
+  data: DatasetSplits;
+  model: SpikingModel;
+  logger: Logger;
+  reporter?: Reporter;
+  /** A checkpoint to continue from. */
+  resume?: CheckpointData;
+  /** Polled between steps; true stops after the current step with a checkpoint. */
+  shouldStop?: () => boolean;
+  /** Extra fields for summary.json (backend, command line). */
+  summaryExtra?: Record<string, unknown>;
+}
+
+export interface TrainResult {
+  state: TrainState;
+  status: 'completed' | 'interrupted';
+  lastEval: EvalResult | null;
+}
+
+/** Seed of the data-order/augmentation stream, kept apart from the weight-init stream. */
+export const dataSeed = (seed: number): number => (seed ^ 0x5bd1e995) >>> 0;
+
+export function modelTensors(model: SpikingModel): Map<string, tf.Tensor> {
+  const m = new Map<string, tf.Tensor>();
+  for (const [k, v] of model.params) m.set(k, v);
+  for (const [k, v] of model.buffers) m.set(k, v);
+  return m;
+}
+
+/** Copies checkpoint tensors into the model; every parameter and buffer must be present. */
+export function loadModelTensors(model: SpikingModel, weights: Map<string, tf.Tensor>, source: string): void {
+  for (const [k, v] of [...model.params, ...model.buffers]) {
+    const w = weights.get(k);
+    if (!w) throw new Error(`${source}: no tensor for ${k}; was it written by another architecture?`);
+    if (w.shape.join('x') !== v.shape.join('x')) {
+      throw new Error(`${source}: ${k} has shape [${w.shape}] but the model expects [${v.shape}]`);
+    }
+    v.assign(w);
+  }
+}
+
+function globalNormClip(grads: Map<string, tf.Tensor>, maxNorm: number): Map<string, tf.Tensor> {
+  const norm = Math.sqrt([...grads.values()].reduce((s, g) => s + tf.sum(tf.square(g)).dataSync()[0], 0));
+  if (norm <= maxNorm) return grads;
+  const k = maxNorm / (norm + 1e-6);
+  return new Map([...grads].map(([n, g]) => [n, g.mul(k)]));
+}
+
+export function train(o: TrainOptions): TrainResult {
+  const { config: cfg, paths, data, model, logger } = o;
+  const reporter = o.reporter ?? silentReporter;
+  const { height: H, width: W, channels: C } = data.train;
+  const T = cfg.model.timesteps;
+  const bs = cfg.data.batchSize;
+  const stepsPerEpoch = batchCount(data.train.count, bs, true);
+  if (stepsPerEpoch === 0) {
+    throw new Error(`data.batchSize ${bs} is larger than the training split (${data.train.count} images)`);
+  }
+  const opt = createOptimizer(cfg.train.optimizer, model.params);
+  const keyOf = new Map<string, string>([...model.params].map(([k, v]) => [v.name, k]));
+  const vars = [...model.params.values()];
+
+  let state: TrainState = {
+    epoch: 0,
+    step: 0,
+    rng: createRng(dataSeed(cfg.seed)).state(),
+    batch: 0,
+    partial: { lossSum: 0, correct: 0, seen: 0 },
+    bestAccuracy: -1,
+    bestEpoch: -1,
+    seconds: 0,
+  };
+  let rows: MetricsRow[] = [];
+  if (o.resume) {
+    loadModelTensors(model, o.resume.weights, 'checkpoint');
+    const s = o.resume.state as unknown as TrainState;
+    opt.load(s.step, o.resume.optimizer);
+    state = { ...s, partial: { ...s.partial } };
+    rows = readMetrics(paths.metrics).filter((r) => Number(r.epoch) <= s.epoch);
+    logger.info({ epoch: s.epoch, step: s.step }, 'resumed');
+  }
+
+  const summary = (status: string, ev: EvalResult | null): void =>
+    writeJson(paths.summary, {
+      status,
+      name: cfg.name,
+      epochs: cfg.train.epochs,
+      epochsDone: state.epoch,
+      steps: state.step,
+      bestAccuracy: state.bestAccuracy >= 0 ? state.bestAccuracy : null,
+      bestEpoch: state.bestEpoch >= 0 ? state.bestEpoch : null,
+      finalAccuracy: ev?.accuracy ?? (rows.length > 0 ? Number(rows[rows.length - 1].test_acc) : null),
+      finalLoss: ev?.loss ?? null,
+      firingRates: ev?.firingRates ?? null,
+      meanFiringRate: ev?.meanFiringRate ?? null,
+      parameters: [...model.params.values()].reduce((n, v) => n + v.size, 0),
+      trainSeconds: state.seconds,
+      updated: new Date().toISOString(),
+      ...o.summaryExtra,
+    });
+
+  const saveCheckpoint = (tag: string, best: boolean): void => {
+    const optState = opt.state();
+    writeCheckpoint(paths.checkpoints, tag, {
+      weights: modelTensors(model),
+      optimizer: optState.tensors,
+      state: { ...state, config: cfg.name },
+    });
+    for (const t of optState.tensors.values()) t.dispose();
+    pointLink(paths.checkpoints, 'last', tag);
+    if (best) pointLink(paths.checkpoints, 'best', tag);
+    pruneCheckpoints(paths.checkpoints);
+  };
+
+  summary('running', null);
+  let lastEval: EvalResult | null = null;
+  let status: TrainResult['status'] = 'completed';
+
+  for (let epoch = state.epoch; epoch < cfg.train.epochs; epoch++) {
+    const rng: Rng = restoreRng(state.rng);
+    const t0 = performance.now();
+    reporter.epochStart(epoch + 1, cfg.train.epochs, stepsPerEpoch);
+    let { lossSum, correct, seen } = state.partial;
+    const skip = state.batch;
+    const seenAtStart = seen;
+    let lr = 0;
+    const it = batches(data.train, {
+      batchSize: bs,
+      shuffle: true,
+      rng,
+      augment: cfg.data.augment,
+      cropPadding: cfg.data.cropPadding,
+      mean: data.mean,
+      std: data.std,
+      dropLast: true,
+    });
+    let b = 0;
+    for (const batch of it) {
+      if (b < skip) {
+        b += 1; // done before the checkpoint this run resumed from
+        continue;
+      }
+      lr = learningRate(cfg.train.schedule, cfg.train.optimizer.lr, state.step, stepsPerEpoch, cfg.train.epochs);
+      const [loss, hits] = tf.tidy(() => {
+        const x = tf.tensor4d(batch.x, [batch.size, H, W, C]);
+        const y = tf.tensor1d(batch.y, 'int32');
+        let logits: tf.Tensor2D | null = null;
+        const { value, grads } = tf.variableGrads(() => {
+          const z = model.forward(x, { training: true, timesteps: T });
+          logits = tf.keep(z);
+          return crossEntropy(z, y);
+        }, vars);
+        let byKey = new Map<string, tf.Tensor>();
+        for (const [name, g] of Object.entries(grads)) byKey.set(keyOf.get(name) ?? name, g);
+        if (cfg.train.gradClip !== null) byKey = globalNormClip(byKey, cfg.train.gradClip);
+        const l = value.dataSync()[0];
+        if (!Number.isFinite(l)) throw new Error(`loss is ${l} at epoch ${epoch + 1}, step ${state.step + 1}`);
+        opt.step(byKey, lr);
+        const h = tf.sum(tf.cast(tf.equal(tf.argMax(logits as unknown as tf.Tensor2D, 1), y), 'float32'));
+        return [l, h.dataSync()[0]];
+      });
+      state.step += 1;
+      b += 1;
+      lossSum += loss * batch.size;
+      correct += hits;
+      seen += batch.size;
+      const secs = (performance.now() - t0) / 1000;
+      reporter.batch(b, { loss: lossSum / seen, accuracy: correct / seen, imagesPerSecond: (seen - seenAtStart) / secs });
+      if (o.shouldStop?.() && b < stepsPerEpoch) {
+        status = 'interrupted';
+        break;
+      }
+    }
+    if (status === 'interrupted') {
+      // A mid-epoch checkpoint: the RNG state stays that of the epoch's start, so a resume
+      // regenerates the same order and skips the batches already done.
+      state.batch = b;
+      state.partial = { lossSum, correct, seen };
+      state.seconds += (performance.now() - t0) / 1000;
+      const tag = `epoch-${String(epoch + 1).padStart(4, '0')}-batch-${String(b).padStart(6, '0')}`;
+      saveCheckpoint(tag, false);
+      logger.warn({ epoch: epoch + 1, batch: b, step: state.step }, 'interrupted; checkpoint written');
+      break;
+    }
+    const trainSeconds = (performance.now() - t0) / 1000;
+    const isLast = epoch + 1 === cfg.train.epochs;
+    const doEval = isLast || (epoch + 1) % cfg.train.evalEvery === 0;
+    const ev = doEval
+      ? evaluate(model, data.test, { timesteps: T, batchSize: cfg.data.testBatchSize, mean: data.mean, std: data.std })
+      : null;
+    if (ev) lastEval = ev;
+    state.epoch = epoch + 1;
+    state.rng = rng.state();
+    state.batch = 0;
+    state.partial = { lossSum: 0, correct: 0, seen: 0 };
+    state.seconds += (performance.now() - t0) / 1000;
+    const improved = ev !== null && ev.accuracy > state.bestAccuracy;
+    if (improved && ev) {
+      state.bestAccuracy = ev.accuracy;
+      state.bestEpoch = epoch + 1;
+    }
+    const row: MetricsRow = {
+      epoch: epoch + 1,
+      step: state.step,
+      lr,
+      train_loss: lossSum / seen,
+      train_acc: correct / seen,
+      test_loss: ev ? ev.loss : '',
+      test_acc: ev ? ev.accuracy : '',
+      firing_rate: ev ? ev.meanFiringRate : '',
+      train_img_per_s: (seen - seenAtStart) / trainSeconds,
+      epoch_seconds: (performance.now() - t0) / 1000,
+    };
+    rows.push(row);
+    writeMetrics(paths.metrics, rows);
+    saveCheckpoint(`epoch-${String(epoch + 1).padStart(4, '0')}`, improved);
+    logger.info({ ...row, firingRates: ev?.firingRates }, 'epoch');
+    reporter.epochEnd(row);
+    summary(isLast ? 'completed' : 'running', ev);
+  }
+  if (status === 'interrupted') summary('interrupted', lastEval);
+  opt.dispose();
+  return { state, status, lastEval };
+}
