@@ -3,8 +3,8 @@
  *
  * Direct encoding feeds the analog image at every step. The first conv + BN is then the same at
  * each step, so it is computed once on [N, ...] and broadcast over T (BN statistics over T×N
- * copies of the same N values equal those over N). Broadcasting, not tiling, keeps the gradient
- * a single sum over T.
+ * copies of the same N values equal those over N). The copies are concatenated (wasm's Tile
+ * is a slow scalar loop), and the gradient is one sum over T.
  */
 import * as tf from '@tensorflow/tfjs';
 import { customOp } from '../engine/customOp.js';
@@ -15,7 +15,7 @@ export function repeatOverTime<R extends tf.Rank>(x: tf.Tensor<R>, T: number): t
   const [n, ...rest] = x.shape;
   const m = x.size;
   const op = customOp((v) => ({
-    value: tf.tile(v.reshape([1, m]), [T, 1]).reshape([T * n, ...rest]),
+    value: tf.concat(Array.from({ length: T }, () => v), 0),
     gradFunc: (dy) => dy.reshape([T, m]).sum(0).reshape(v.shape),
   }));
   return op(x) as tf.Tensor<R>;

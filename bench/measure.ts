@@ -1,0 +1,156 @@
+/**
+ * Runs one benchmark case in this process: backend → model → timed forward passes → timed
+ * training steps. Meant to run in a fresh child process per case, so that the peak RSS is the
+ * case's own (the wasm heap grows and never shrinks, so a shared process would carry the largest
+ * case's heap into every later one).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { version_wasm } from '@tensorflow/tfjs-backend-wasm';
+import { ConfigSchema, NeuronSchema, OptimizerSchema } from '../src/config/schema.js';
+import { initBackend, type BackendInfo } from '../src/engine/backend.js';
+import { crossEntropy } from '../src/losses/crossEntropy.js';
+import { buildModel, type SpikingModel } from '../src/models/index.js';
+import { createOptimizer } from '../src/train/optimizer.js';
+import { createRng, type Rng } from '../src/util/rng.js';
+import type { CaseSpec } from './cases.js';
+import { buildReferenceCnn } from './referenceCnn.js';
+
+export interface Timing {
+  /** Median over the timed steps, milliseconds per batch. */
+  msPerBatch: number;
+  imagesPerSecond: number;
+  /** Every timed step, in order (ms). */
+  samplesMs: number[];
+}
+
+export interface CaseResult {
+  spec: CaseSpec;
+  backend: BackendInfo;
+  versions: { node: string; tfjs: string; tfjsBackendWasm: string };
+  parameters: number;
+  forward: Timing;
+  train: Timing;
+  memory: {
+    /** Largest process.memoryUsage().rss seen (sampled before, inside and after each step). */
+    peakRssMB: number;
+    /** process.resourceUsage().maxRSS: the kernel's high-water mark for this process. */
+    maxRssMB: number;
+    /** Tensors left behind per timed step (0 unless something leaks). */
+    tensorsLeakedPerStep: number;
+  };
+  /** Loss at the first and last training step, a sanity check that the step really trains. */
+  loss: { first: number; last: number };
+}
+
+const LR = 1e-3;
+const MB = 1024 * 1024;
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function timing(samples: number[], batch: number): Timing {
+  const ms = median(samples);
+  return { msPerBatch: ms, imagesPerSecond: (batch * 1000) / ms, samplesMs: samples };
+}
+
+function buildBenchModel(spec: CaseSpec, rng: Rng): SpikingModel {
+  if (spec.model === 'reference') return buildReferenceCnn(spec.input, rng, NeuronSchema.parse({}));
+  const cfg = ConfigSchema.parse({ model: { preset: spec.model, timesteps: spec.timesteps } });
+  return buildModel(cfg.model, spec.input, rng, spec.model);
+}
+
+/** A fixed batch of inputs in [0, 1) and random labels, from the case's seed. */
+function makeBatch(spec: CaseSpec, rng: Rng): { x: tf.Tensor4D; y: tf.Tensor1D } {
+  const { height: h, width: w, channels: c, numClasses } = spec.input;
+  const xs = new Float32Array(spec.batch * h * w * c);
+  for (let i = 0; i < xs.length; i++) xs[i] = rng.next();
+  const ys = new Int32Array(spec.batch);
+  for (let i = 0; i < ys.length; i++) ys[i] = rng.int(numClasses);
+  return { x: tf.tensor4d(xs, [spec.batch, h, w, c]), y: tf.tensor1d(ys, 'int32') };
+}
+
+export async function runCase(spec: CaseSpec): Promise<CaseResult> {
+  let peakRss = process.memoryUsage().rss;
+  const sample = (): void => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  };
+  const backend = await initBackend(spec.backend);
+  const rng = createRng(spec.seed);
+  const model = buildBenchModel(spec, rng);
+  const { x, y } = makeBatch(spec, rng);
+  const T = spec.timesteps;
+
+  const forwardStep = (): void => {
+    tf.tidy(() => {
+      const z = model.forward(x, { training: false, timesteps: T });
+      z.dataSync(); // wait for the result (a no-op on synchronous backends, needed on async ones)
+      sample(); // activations are still alive here
+    });
+  };
+
+  // Gradients come back keyed by tfjs variable name; the optimizer wants the model's keys.
+  const vars = [...model.params.values()];
+  const keyOf = new Map([...model.params].map(([k, v]) => [v.name, k]));
+  const opt = createOptimizer(OptimizerSchema.parse({ name: 'adam', lr: LR, weightDecay: 0 }), model.params);
+  const trainStep = (): number =>
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(
+        () => crossEntropy(model.forward(x, { training: true, timesteps: T }), y),
+        vars,
+      );
+      sample(); // forward activations, saved tensors and gradients all alive: the step's high point
+      const byKey = new Map<string, tf.Tensor>();
+      for (const [name, g] of Object.entries(grads)) byKey.set(keyOf.get(name) ?? name, g);
+      opt.step(byKey, LR);
+      const loss = value.dataSync()[0];
+      if (!Number.isFinite(loss)) throw new Error(`loss is ${loss}`);
+      return loss;
+    });
+
+  /** Warm-up steps, then timed steps; also counts tensors left behind by the timed ones. */
+  const timed = (f: () => void): { samples: number[]; leakedPerStep: number } => {
+    for (let i = 0; i < spec.warmup; i++) {
+      f();
+      sample();
+    }
+    // Counted after warm-up: Adam allocates its moment slots at the first step, which is no leak.
+    const tensorsBefore = tf.memory().numTensors;
+    const samples: number[] = [];
+    for (let i = 0; i < spec.steps; i++) {
+      const t0 = performance.now();
+      f();
+      samples.push(performance.now() - t0);
+      sample();
+    }
+    return { samples, leakedPerStep: (tf.memory().numTensors - tensorsBefore) / spec.steps };
+  };
+
+  const fwd = timed(forwardStep);
+  const losses: number[] = [];
+  const trn = timed(() => {
+    losses.push(trainStep());
+  });
+
+  const result: CaseResult = {
+    spec,
+    backend,
+    versions: { node: process.version, tfjs: tf.version.tfjs, tfjsBackendWasm: version_wasm },
+    parameters: vars.reduce((n, v) => n + v.size, 0),
+    forward: timing(fwd.samples, spec.batch),
+    train: timing(trn.samples, spec.batch),
+    memory: {
+      peakRssMB: peakRss / MB,
+      maxRssMB: (process.resourceUsage().maxRSS * 1024) / MB, // maxRSS is in kilobytes
+      tensorsLeakedPerStep: Math.max(fwd.leakedPerStep, trn.leakedPerStep),
+    },
+    loss: { first: losses[0], last: losses[losses.length - 1] },
+  };
+  opt.dispose();
+  model.dispose();
+  x.dispose();
+  y.dispose();
+  return result;
+}
