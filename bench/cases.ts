@@ -60,15 +60,17 @@ export interface BenchOptions {
 }
 
 export const USAGE = `usage: node dist/bench/bench.js [options]
-  --models a,b        ${MODELS.join(', ')}   (default: reference at T=4 batch 32, tiny at T=4 batch 64)
-  --timesteps 1,2,4   time steps T           (default 4)
-  --batch 32,128      batch sizes            (default: per model, reference 32, tiny 64)
-  --backend NAME      ${BACKENDS.join('|')}   (default wasm; cpu takes minutes per train step)
-  --steps N           timed steps per measure (default 5, median reported)
-  --warmup N          untimed steps first     (default 2)
-  --quick             1 warm-up step and 2 timed steps (a smoke test, not a measurement)
-  --no-baseline       do not add the reference T=4 batch 32 baseline case
-  --seed N            seed of weights and inputs (default 1)`;
+  --models a,b     ${MODELS.join(', ')}
+                   (default: reference at T=4 batch 32 and tiny at T=4 batch 64)
+  --timesteps a,b  time steps T (default 4)
+  --batch a,b      batch sizes (default per model: 32, tiny 64)
+  --backend NAME   ${BACKENDS.join(' | ')} (default wasm; cpu takes minutes per train step)
+  --steps N        timed steps per measurement, median reported (default 5)
+  --warmup N       untimed steps before them (default 2)
+  --quick          1 warm-up and 2 timed steps: a smoke test, not a measurement
+  --no-baseline    leave out the reference CNN at T=4 batch 32 (included otherwise)
+  --seed N         seed of weights and inputs (default 1)
+Inputs: reference, resnet19, resnet20 32×32×3; tiny 28×28×1; 10 classes. One child process per case.`;
 
 function positiveInts(flag: string, v: string): number[] {
   const out = v.split(',').map((s) => Number(s.trim()));

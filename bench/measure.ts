@@ -53,7 +53,8 @@ export function median(xs: readonly number[]): number {
 
 function timing(samples: number[], batch: number): Timing {
   const ms = median(samples);
-  return { msPerBatch: ms, imagesPerSecond: (batch * 1000) / ms, samplesMs: samples };
+  const r2 = (v: number): number => Math.round(v * 100) / 100; // µs noise is not information
+  return { msPerBatch: r2(ms), imagesPerSecond: r2((batch * 1000) / ms), samplesMs: samples.map(r2) };
 }
 
 function buildBenchModel(spec: CaseSpec, rng: Rng): SpikingModel {

@@ -111,7 +111,7 @@ export function formatTable(report: BenchReport): string {
       String(r.spec.timesteps),
       String(r.spec.batch),
       `${input.height}×${input.width}×${input.channels}`,
-      r.backend.name,
+      r.backend.threads === null ? r.backend.name : `${r.backend.name} (${r.backend.threads} thr)`,
       r.parameters.toLocaleString('en-US'),
       num(r.forward.msPerBatch),
       num(r.forward.imagesPerSecond),
@@ -127,7 +127,11 @@ export function formatTable(report: BenchReport): string {
 export function formatMarkdown(report: BenchReport): string {
   const m = report.machine;
   const spec = report.cases[0]?.spec ?? report.failures[0]?.spec;
-  const steps = spec ? `median of ${spec.steps} timed steps after ${spec.warmup} warm-up steps` : 'no cases';
+  const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`;
+  const steps = spec
+    ? `median of ${plural(spec.steps, 'timed step')} after ${plural(spec.warmup, 'warm-up step')}` +
+      (spec.steps < 5 ? ' (fewer than 5: a smoke test, not a measurement)' : '')
+    : 'no cases';
   const out = [
     `# snn benchmark, ${report.createdAt}`,
     '',

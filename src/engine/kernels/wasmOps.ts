@@ -148,3 +148,26 @@ export function assertNHWC(dataFormat: string | undefined, kernel: string): void
     throw new Error(`wasm ${kernel} supports only NHWC, got ${dataFormat}`);
   }
 }
+
+/**
+ * dy [n, h, w, c] spread out with (stride − 1) zeros between rows and columns:
+ * [n, (h−1)·sh + 1, (w−1)·sw + 1, c]. A strided convolution's input gradient is a stride-1
+ * convolution of this with the flipped filter. A JS copy loop: it moves each value once.
+ */
+export function zeroStuff(backend: BackendWasm, dy: Info, sh: number, sw: number): Info {
+  const [n, h, w, c] = dy.shape as [number, number, number, number];
+  const H = (h - 1) * sh + 1;
+  const W = (w - 1) * sw + 1;
+  const out = backend.makeOutput([n, H, W, c], 'float32');
+  const src = heapF32(backend, dy);
+  const dst = heapF32(backend, out);
+  dst.fill(0);
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < h; y++) {
+      const srcRow = ((b * h + y) * w) * c;
+      const dstRow = ((b * H + y * sh) * W) * c;
+      for (let x = 0; x < w; x++) dst.set(src.subarray(srcRow + x * c, srcRow + x * c + c), dstRow + x * sw * c);
+    }
+  }
+  return out;
+}
