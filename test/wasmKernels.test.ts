@@ -7,7 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
+import { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { reverseAxes3 } from '../src/engine/kernels/wasmOps.js';
 import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from '../src/engine/kernels/index.js';
 import { createRng, type Rng } from '../src/util/rng.js';
 
@@ -91,7 +92,7 @@ interface ConvCase {
   ci: number;
   co: number;
   f: number;
-  s: 1 | 2;
+  s: 1 | 2 | 3 | [number, number];
   pad: Pad;
 }
 
@@ -110,6 +111,16 @@ const CONV_CASES: ConvCase[] = [
   { n: 2, h: 7, w: 7, ci: 2, co: 3, f: 3, s: 1, pad: 2 },
   { n: 2, h: 9, w: 8, ci: 3, co: 2, f: 3, s: 2, pad: [[0, 0], [2, 0], [0, 1], [0, 0]] },
   { n: 2, h: 6, w: 7, ci: 2, co: 3, f: 3, s: 1, pad: [[0, 0], [3, 1], [0, 4], [0, 0]] }, // pad > f − 1
+  // Stride phases without any filter tap, strides above 2 and unequal strides.
+  { n: 2, h: 8, w: 9, ci: 3, co: 4, f: 1, s: 2, pad: 'same' }, // 1×1 downsampling shortcut
+  { n: 2, h: 7, w: 7, ci: 3, co: 2, f: 1, s: 2, pad: 'valid' },
+  { n: 2, h: 10, w: 11, ci: 3, co: 4, f: 3, s: 3, pad: 'same' },
+  { n: 2, h: 11, w: 9, ci: 2, co: 3, f: 2, s: 3, pad: 'valid' }, // f < s: one phase per window gets nothing
+  { n: 2, h: 9, w: 10, ci: 2, co: 3, f: 4, s: 3, pad: 1 },
+  { n: 2, h: 8, w: 9, ci: 3, co: 2, f: 3, s: [1, 2], pad: 'same' },
+  { n: 2, h: 9, w: 6, ci: 2, co: 3, f: 3, s: [2, 1], pad: 'valid' },
+  { n: 2, h: 3, w: 2, ci: 2, co: 3, f: 3, s: 2, pad: 'same' }, // input smaller than stride × 2
+  { n: 1, h: 9, w: 9, ci: 2, co: 3, f: 5, s: 2, pad: [[0, 0], [4, 1], [0, 3], [0, 0]] },
 ];
 
 function convLabel(c: ConvCase): string {
@@ -162,6 +173,25 @@ test('a larger conv layer: x[4,28,28,16], 3x3x16x32, strides 1 and 2', async () 
     await sameAsCpu(`large s${s}`, [x, filter, dy], (xt, ft, dyt) =>
       tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, 'same').mul(dyt).sum())([xt, ft]),
     );
+  }
+});
+
+test('reverseAxes3 (the transpose behind the filter gradient) matches cpu, one and two passes', async () => {
+  const rng = createRng(8);
+  // 2^20 values is the switch to two passes.
+  for (const shape of [[5, 7, 3], [64, 49, 16], [256, 784, 6], [1, 9, 4], [8, 5, 1]] as Array<[number, number, number]>) {
+    const x = normal(rng, shape);
+    const ref = await runOn('cpu', [x], (t) => tf.transpose(t, [2, 1, 0]));
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as BackendWasm;
+    const t = tf.tensor(x.data, shape);
+    const before = backend.numDataIds();
+    const info = reverseAxes3(backend, { dataId: t.dataId, shape: t.shape, dtype: t.dtype }, ...shape);
+    assert.equal(backend.numDataIds(), before + 1, `reverseAxes3 ${shape}: intermediates left on the wasm heap`);
+    const out = tf.engine().makeTensorFromTensorInfo(info);
+    assert.deepEqual(out.shape, ref.shapes[0]);
+    assert.equal(relErr(out.dataSync(), ref.data[0]), 0, `reverseAxes3 ${shape}`);
+    tf.dispose([t, out]);
   }
 });
 
