@@ -20,7 +20,6 @@ import { applyBatchNorm, applyConv, applyLinear, batchNorm, conv, createParamSto
 import type { BatchNorm, Conv } from '../src/models/layers.js';
 import type { InputSpec, LayerInfo, SpikingModel } from '../src/models/types.js';
 import { meanOverTime, repeatOverTime } from '../src/snn/encoding.js';
-import { neuronParams } from '../src/snn/lif.js';
 import { applyNeuron, neuronLayer, type ForwardContext } from '../src/snn/neuron.js';
 import type { Rng } from '../src/util/rng.js';
 
@@ -42,18 +41,17 @@ export function buildReferenceCnn(input: InputSpec, rng: Rng, neuron: NeuronConf
     throw new Error(`reference CNN needs height and width divisible by 4, got ${input.height}×${input.width}`);
   }
   const store = createParamStore(rng, 'refcnn');
-  const np = neuronParams(neuron);
   const { height: H, width: W } = input;
 
   const conv1 = conv(store, 'conv1', input.channels, 32, 3, 1);
   const bn1 = batchNorm(store, 'bn1', 32);
-  const sn1 = neuronLayer('sn1', np);
+  const sn1 = neuronLayer('sn1', neuron);
   const conv2 = conv(store, 'conv2', 32, 32, 3, 1);
   const bn2 = batchNorm(store, 'bn2', 32);
-  const sn2 = neuronLayer('sn2', np);
+  const sn2 = neuronLayer('sn2', neuron);
   const conv3 = conv(store, 'conv3', 32, 64, 3, 1);
   const bn3 = batchNorm(store, 'bn3', 64);
-  const sn3 = neuronLayer('sn3', np);
+  const sn3 = neuronLayer('sn3', neuron);
   const flat = 64 * (H / 4) * (W / 4);
   const fc = linear(store, 'fc', flat, input.numClasses);
 
@@ -88,6 +86,7 @@ export function buildReferenceCnn(input: InputSpec, rng: Rng, neuron: NeuronConf
 
   return {
     arch: REFERENCE_ARCH,
+    connection: 'none',
     params: store.params,
     buffers: store.buffers,
     neuronLayers: [sn1.key, sn2.key, sn3.key],

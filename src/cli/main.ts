@@ -7,7 +7,11 @@ import { Command, CommanderError } from 'commander';
 import { isUserError } from '../util/errors.js';
 import { snnVersion } from '../util/version.js';
 import { EXIT } from './common.js';
+import { dataCommand } from './data.js';
 import { evalCommand } from './eval.js';
+import { modelCommand } from './model.js';
+import { runsCommand } from './runs.js';
+import { sweepCommand } from './sweep.js';
 import { trainCommand } from './train.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -21,6 +25,10 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError('(run with --help for usage)');
   trainCommand(program);
   evalCommand(program);
+  modelCommand(program);
+  sweepCommand(program);
+  runsCommand(program);
+  dataCommand(program);
   for (const c of program.commands) c.exitOverride();
   try {
     await program.parseAsync(argv);

@@ -13,13 +13,26 @@ const nonNegInt = z.number().int().nonnegative();
 const posNum = z.number().positive();
 
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
-export const DATASETS = ['fashion-mnist', 'mnist', 'cifar10', 'cifar100', 'synthetic'] as const;
-export const AUGMENTS = ['crop', 'flip'] as const;
+export const DATASETS = ['fashion-mnist', 'mnist', 'cifar10', 'cifar100', 'cifar10-dvs', 'synthetic'] as const;
+/** crop: zero-pad and crop back; flip: horizontal; roll: circular shift (DVS frames, as torch.roll). */
+export const AUGMENTS = ['crop', 'flip', 'roll'] as const;
 export const SURROGATES = ['sigmoid', 'atan', 'rectangle', 'triangle'] as const;
-export const NEURONS = ['lif', 'if'] as const;
-export const PRESETS = ['tiny', 'resnet19', 'resnet20'] as const;
-export const ARCHS = ['spiking-resnet'] as const;
-export const CONNECTIONS = ['spike'] as const;
+export const NEURONS = ['lif', 'if', 'plif', 'relu'] as const;
+export const PRESETS = [
+  'tiny',
+  'resnet18',
+  'resnet19',
+  'resnet20',
+  'resnet34',
+  'resnet50',
+  'resnet18-imagenet',
+  'resnet34-imagenet',
+  'resnet50-imagenet',
+  'resnet101-imagenet',
+  'resnet152-imagenet',
+] as const;
+export const ARCHS = ['spiking-resnet', 'danet'] as const;
+export const CONNECTIONS = ['spike', 'sew-add', 'sew-iand', 'membrane', 'da'] as const;
 
 export const SyntheticSchema = z
   .strictObject({
@@ -31,6 +44,24 @@ export const SyntheticSchema = z
     channels: posInt.default(1),
     /** Standard deviation of the pixel noise added to each class prototype (pixels in [0, 1]). */
     noise: z.number().nonnegative().default(0.25),
+  })
+  .prefault({});
+
+/** How CIFAR10-DVS events become frames, and its train/test split (src/data/cifar10Dvs.ts). */
+export const DvsSchema = z
+  .strictObject({
+    /** Frames per sample (T); each frame holds per-polarity event counts. */
+    frames: posInt.default(10),
+    /** number: equal event counts per frame; time: equal durations (SpikingJelly's split_by). */
+    splitBy: z.enum(['number', 'time']).default('number'),
+    /** Output side in pixels (the sensor is 128x128); smaller sizes bin events by area. */
+    size: z.number().int().min(1).max(128).default(48),
+    /** seeded: class-balanced random 9:1 split from splitSeed; tebn: samples 0-99 of each class are the test set. */
+    testSplit: z.enum(['seeded', 'tebn']).default('seeded'),
+    /** Seed of the split alone, fixed so that runs with different seeds share one test set. */
+    splitSeed: z.number().int().min(0).max(0xffffffff).default(0),
+    /** Folder for the frame cache; null: <data folder>/.snn-frames (or ~/.cache/snn if read-only). */
+    cache: z.string().min(1).nullable().default(null),
   })
   .prefault({});
 
@@ -48,6 +79,7 @@ export const DataSchema = z
     trainLimit: posInt.nullable().default(null),
     testLimit: posInt.nullable().default(null),
     synthetic: SyntheticSchema,
+    dvs: DvsSchema,
   })
   .prefault({});
 
@@ -61,7 +93,9 @@ export const SurrogateSchema = z
 
 export const NeuronSchema = z
   .strictObject({
+    /** lif | if | plif (learnable tau) | relu (the same network as an ANN: no time steps). */
     type: z.enum(NEURONS).default('lif'),
+    /** Membrane time constant; PLIF's initial value. */
     tau: z.number().gt(1, 'tau must be greater than 1').default(2.0),
     threshold: posNum.default(1.0),
     vReset: z.number().default(0),
@@ -79,9 +113,17 @@ export const ModelSchema = z
     blocks: z.array(posInt).min(1).nullable().default(null),
     /** Channels per stage; overrides the preset's when given (same length as blocks). */
     widths: z.array(posInt).min(1).nullable().default(null),
-    connection: z.enum(CONNECTIONS).default('spike'),
+    /** Residual connection; null takes the architecture's (spiking-resnet: spike, danet: da). */
+    connection: z.enum(CONNECTIONS).nullable().default(null),
+    /** basic | bottleneck; null takes the preset's. */
+    block: z.enum(['basic', 'bottleneck']).nullable().default(null),
+    /** Downsampling shortcut: conv (1×1 conv + BN) or spiking (1×1 conv + BN + SN, SEW's form); null: by connection. */
+    downsample: z.enum(['conv', 'spiking']).nullable().default(null),
     timesteps: posInt.default(4),
-    encoding: z.enum(['direct']).default('direct'),
+    /** direct: the analog image at every step; rate: Bernoulli spikes with the pixel intensity as probability. */
+    encoding: z.enum(['direct', 'rate']).default('direct'),
+    /** Threshold-dependent BN (Zheng et al. 2021): BN outputs scaled by α·V_th, α = 1/√2 where two branches join. */
+    tdBN: z.boolean().default(false),
     neuron: NeuronSchema,
   })
   .prefault({});
@@ -137,6 +179,7 @@ export const ConfigSchema = z.strictObject({
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type DataConfig = z.infer<typeof DataSchema>;
+export type DvsConfig = z.infer<typeof DvsSchema>;
 export type ModelConfig = z.infer<typeof ModelSchema>;
 export type NeuronConfig = z.infer<typeof NeuronSchema>;
 export type SurrogateConfig = z.infer<typeof SurrogateSchema>;

@@ -6,8 +6,11 @@
 import type { DatasetName } from '../config/schema.js';
 
 export type FileDatasetName = Exclude<DatasetName, 'synthetic'>;
+/** The data sets whose samples are images (the rest of the file-based ones are event streams). */
+export type ImageDatasetName = Exclude<FileDatasetName, 'cifar10-dvs'>;
 
 export interface DatasetInfo {
+  /** Normalisation constants; empty for event data, whose frames are raw counts. */
   mean: number[];
   std: number[];
   classNames: string[];
@@ -36,27 +39,34 @@ export const CATALOG: Record<FileDatasetName, DatasetInfo> = {
     std: [0.353],
     classNames: ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'],
     systemPaths: ['/usr/share/datasets/fashion-mnist'],
-    howToGet: 'on Debian/Ubuntu: apt install dataset-fashion-mnist; or use the shipped subset with data.root: datasets/fashion-mnist-subset',
+    howToGet: 'run snn data fetch fashion-mnist; on Debian/Ubuntu: apt install dataset-fashion-mnist; or use the shipped subset with data.root: datasets/fashion-mnist-subset',
   },
   mnist: {
     mean: [0.1307],
     std: [0.3081],
     classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
     systemPaths: [],
-    howToGet: 'download the four IDX files of MNIST',
+    howToGet: 'run snn data fetch mnist, or download the four IDX files of MNIST',
   },
   cifar10: {
     mean: [0.4914, 0.4822, 0.4465],
     std: [0.247, 0.2435, 0.2616],
     classNames: ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'],
     systemPaths: [],
-    howToGet: 'download and unpack cifar-10-binary.tar.gz, the binary version of CIFAR-10',
+    howToGet: 'run snn data fetch cifar10, or download and unpack cifar-10-binary.tar.gz, the binary version of CIFAR-10',
   },
   cifar100: {
     mean: [0.5071, 0.4865, 0.4409],
     std: [0.2673, 0.2564, 0.2762],
     classNames: CIFAR100_CLASSES,
     systemPaths: [],
-    howToGet: 'download and unpack cifar-100-binary.tar.gz, the binary version of CIFAR-100',
+    howToGet: 'run snn data fetch cifar100, or download and unpack cifar-100-binary.tar.gz, the binary version of CIFAR-100',
+  },
+  'cifar10-dvs': {
+    mean: [],
+    std: [],
+    classNames: ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'],
+    systemPaths: [],
+    howToGet: 'run snn data fetch cifar10-dvs, or unpack the ten class zips of CIFAR10-DVS from figshare',
   },
 };

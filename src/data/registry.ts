@@ -11,34 +11,34 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DataConfig } from '../config/schema.js';
 import { UserError } from '../util/errors.js';
-import { CATALOG, type FileDatasetName } from './catalog.js';
+import { CATALOG, type FileDatasetName, type ImageDatasetName } from './catalog.js';
 import { cifarExpected, loadCifarDataset, locateCifar } from './cifar.js';
+import { CIFAR10_DVS_EXPECTED, loadCifar10Dvs, locateCifar10Dvs, type PrepareOptions } from './cifar10Dvs.js';
 import { isDir } from './files.js';
 import { IDX_EXPECTED, loadIdxDataset, locateIdx } from './idx.js';
 import { channelStats } from './stats.js';
 import { makeSynthetic } from './synthetic.js';
-import type { DatasetSplits, ImageSet, Located } from './types.js';
+import type { DatasetSplits, EventDatasetSplits, ImageSet, Located } from './types.js';
 
 interface Format {
   /** The files, as shown in error messages. */
   expected: string[];
   locate(root: string): Located;
-  load(dir: string): Promise<{ train: ImageSet; test: ImageSet }>;
 }
 
 const FORMATS: Record<FileDatasetName, Format> = {
-  'fashion-mnist': { expected: IDX_EXPECTED, locate: locateIdx, load: (d) => loadIdxDataset(d, 10) },
-  mnist: { expected: IDX_EXPECTED, locate: locateIdx, load: (d) => loadIdxDataset(d, 10) },
-  cifar10: {
-    expected: cifarExpected('cifar10'),
-    locate: (r) => locateCifar(r, 'cifar10'),
-    load: (d) => loadCifarDataset(d, 'cifar10'),
-  },
-  cifar100: {
-    expected: cifarExpected('cifar100'),
-    locate: (r) => locateCifar(r, 'cifar100'),
-    load: (d) => loadCifarDataset(d, 'cifar100'),
-  },
+  'fashion-mnist': { expected: IDX_EXPECTED, locate: locateIdx },
+  mnist: { expected: IDX_EXPECTED, locate: locateIdx },
+  cifar10: { expected: cifarExpected('cifar10'), locate: (r) => locateCifar(r, 'cifar10') },
+  cifar100: { expected: cifarExpected('cifar100'), locate: (r) => locateCifar(r, 'cifar100') },
+  'cifar10-dvs': { expected: CIFAR10_DVS_EXPECTED, locate: locateCifar10Dvs },
+};
+
+const IMAGE_LOADERS: Record<ImageDatasetName, (dir: string) => Promise<{ train: ImageSet; test: ImageSet }>> = {
+  'fashion-mnist': (d) => loadIdxDataset(d, 10),
+  mnist: (d) => loadIdxDataset(d, 10),
+  cifar10: (d) => loadCifarDataset(d, 'cifar10'),
+  cifar100: (d) => loadCifarDataset(d, 'cifar100'),
 };
 
 /** The package's own folder: this file is dist/src/data/registry.js inside it. */
@@ -48,6 +48,21 @@ export function packageRoot(): string {
 
 function unique(paths: string[]): string[] {
   return [...new Set(paths)];
+}
+
+/** Whether `dir` holds `name`'s files (directly or in the folder its archive unpacks to). */
+export function locateDataset(name: FileDatasetName, dir: string): Located {
+  return FORMATS[name].locate(dir);
+}
+
+/** The files of `name` as messages list them. */
+export function expectedFiles(name: FileDatasetName): string[] {
+  return FORMATS[name].expected;
+}
+
+/** The folders searched for `name`, in order, when data.root is not set. */
+export function defaultDirs(name: FileDatasetName): string[] {
+  return unique([resolve('datasets', name), join(packageRoot(), 'datasets', name), ...CATALOG[name].systemPaths]);
 }
 
 /** The folder holding `name`'s files, or a UserError that says where it looked and for what. */
@@ -67,11 +82,7 @@ export function findDatasetDir(name: FileDatasetName, root: string | null): stri
     const lacking = format.locate(existing[0]);
     throw new UserError(`data.root: ${existing[0]} lacks the ${name} files ${lacking.ok ? expected : lacking.missing.join(', ')}`);
   }
-  const candidates = unique([
-    resolve('datasets', name),
-    join(packageRoot(), 'datasets', name),
-    ...CATALOG[name].systemPaths,
-  ]);
+  const candidates = defaultDirs(name);
   // A folder that exists but is incomplete (an interrupted download, say) is worth naming.
   const incomplete: string[] = [];
   for (const dir of candidates) {
@@ -108,8 +119,12 @@ export async function loadDataset(cfg: DataConfig, seed: number): Promise<Datase
       source: 'generated',
     };
   }
+  if (cfg.dataset === 'cifar10-dvs') {
+    // Event frames have a time axis of their own; they come from loadEventDataset (below).
+    throw new UserError('data.dataset: cifar10-dvs yields event frames [T, H, W, 2], which this trainer does not feed to a model yet; snn data prepare cifar10-dvs builds them');
+  }
   const dir = findDatasetDir(cfg.dataset, cfg.root);
-  const { train, test } = await FORMATS[cfg.dataset].load(dir);
+  const { train, test } = await IMAGE_LOADERS[cfg.dataset](dir);
   const info = CATALOG[cfg.dataset];
   return {
     name: cfg.dataset,
@@ -120,4 +135,20 @@ export async function loadDataset(cfg: DataConfig, seed: number): Promise<Datase
     classNames: [...info.classNames],
     source: dir,
   };
+}
+
+/**
+ * An event data set as integrated frames, both splits in memory (built into the frame cache on
+ * first use, which may take minutes: `opts.onProgress` reports it). The split description in
+ * the result (`split.hash`, `split.file`) is what a run should record.
+ */
+export async function loadEventDataset(cfg: DataConfig, opts: PrepareOptions = {}): Promise<EventDatasetSplits> {
+  if (cfg.dataset !== 'cifar10-dvs') throw new UserError(`data.dataset: ${cfg.dataset} is an image data set, not an event one`);
+  const dir = findDatasetDir(cfg.dataset, cfg.root);
+  return loadCifar10Dvs(dir, cfg, opts);
+}
+
+/** True for data sets whose samples are event frames rather than images. */
+export function isEventDataset(name: string): boolean {
+  return name === 'cifar10-dvs';
 }

@@ -1,5 +1,5 @@
 /** Imports every architecture so that it registers itself; import models from here. */
-import './spikingResnet.js';
+import './resnet.js';
 
 export { buildModel, listModels } from './registry.js';
 export type { InputSpec, LayerInfo, SpikingModel } from './types.js';

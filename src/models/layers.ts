@@ -25,7 +25,7 @@ export function createParamStore(rng: Rng, label = 'model'): ParamStore {
   return { scope: `${label}${scopeCounter}`, rng, params: new Map(), buffers: new Map() };
 }
 
-function addParam(store: ParamStore, key: string, values: Float32Array, shape: number[]): tf.Variable {
+export function addParam(store: ParamStore, key: string, values: Float32Array, shape: number[]): tf.Variable {
   if (store.params.has(key)) throw new Error(`parameter ${key} defined twice`);
   const v = tf.variable(tf.tensor(values, shape, 'float32'), true, `${store.scope}/${key}`);
   store.params.set(key, v);
@@ -105,11 +105,18 @@ export interface BatchNorm {
   channels: number;
   eps: number;
   momentum: number;
+  /** tdBN's α·V_th multiplying the normalised value (1 for plain BN). */
+  scale: number;
 }
 
-/** BatchNorm over every axis but the last (channels); PyTorch's defaults (eps 1e-5, momentum 0.1). */
-export function batchNorm(store: ParamStore, key: string, channels: number): BatchNorm {
+/**
+ * BatchNorm over every axis but the last (channels); PyTorch's defaults (eps 1e-5, momentum
+ * 0.1). `scale` ≠ 1 makes it threshold-dependent BN (Zheng et al. 2021):
+ * y = γ · α V_th (x − μ)/√(σ² + ε) + β.
+ */
+export function batchNorm(store: ParamStore, key: string, channels: number, scale = 1): BatchNorm {
   return {
+    scale,
     kind: 'bn',
     key,
     gamma: addParam(store, `${key}.weight`, new Float32Array(channels).fill(1), [channels]),
@@ -147,7 +154,8 @@ export function applyBatchNorm<R extends tf.Rank>(bn: BatchNorm, x: tf.Tensor<R>
     mean = bn.runningMean;
     variance = bn.runningVar;
   }
-  const scale = bn.gamma.mul(tf.rsqrt(variance.add(bn.eps)));
+  const g = bn.scale === 1 ? bn.gamma : bn.gamma.mul(bn.scale);
+  const scale = g.mul(tf.rsqrt(variance.add(bn.eps)));
   const shift = bn.beta.sub(mean.mul(scale));
   return x.mul(scale).add(shift) as tf.Tensor<R>;
 }

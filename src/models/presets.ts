@@ -1,36 +1,99 @@
 /**
- * Depth/width presets of the spiking ResNets. A preset fixes the stem width, the blocks and
- * widths per stage, each stage's stride, and any hidden fully connected layers before the
- * classifier; `model.blocks` / `model.widths` override the preset's.
+ * Depth/width presets of the spiking ResNets (and DANets, which share them). A preset fixes the
+ * stem, the block kind, the blocks and widths per stage, each stage's stride, and any hidden
+ * fully connected layers before the classifier; `model.blocks` / `model.widths` / `model.block`
+ * override the preset's.
  *
- * - tiny: two stages of one basic block (16, 32 channels), both stride 2: trains on
- *   Fashion-MNIST in minutes on two CPU cores. This project's own preset.
- * - resnet19: Zheng et al. (2021, tdBN): 3×3 stem of 128, stages 3-3-2 of 128-256-512,
- *   global average pool, FC 256, FC classes (1 + 16 + 2 = 19 weight layers).
- * - resnet20: He et al. (2016) CIFAR ResNet: stem of 16, stages 3-3-3 of 16-32-64 (1 + 18 + 1).
- *   Downsampling shortcuts here are 1×1 conv + BN (He's option B), not zero-padding (option A).
+ * - CIFAR style (3×3 stem, stride 1, no max-pool), as in Kuang Liu's CIFAR ResNets:
+ *   resnet18 (basic 2-2-2-2), resnet34 (basic 3-4-6-3), resnet50 (bottleneck 3-4-6-3), widths
+ *   64-128-256-512 (bottleneck outputs 4× that).
+ * - resnet19: Zheng et al. 2021 (tdBN): 3×3 stem of 128, basic 3-3-2 of 128-256-512, FC 256.
+ * - resnet20: He et al. 2016's CIFAR net: stem 16, basic 3-3-3 of 16-32-64. Downsampling
+ *   shortcuts are 1×1 conv + BN here (He's option B), which gives the 272,474 parameters.
+ * - ImageNet style (7×7 stride-2 stem of 64 and a 3×3 stride-2 max-pool), as torchvision:
+ *   resnet{18,34,50,101,152}-imagenet.
+ * - tiny: this project's own: stem 16, one basic block at 16 and one at 32, both stride 2,
+ *   and the last feature map flattened into the classifier (at this width, global average
+ *   pooling throws away the spatial layout a 28×28 image needs); trains on Fashion-MNIST in
+ *   minutes on two CPU cores.
  */
 import type { ModelConfig } from '../config/schema.js';
 import { UserError } from '../util/errors.js';
 
+export type BlockKind = 'basic' | 'bottleneck';
+
 export interface ResnetShape {
-  stem: number;
+  stem: 'cifar' | 'imagenet';
+  stemWidth: number;
+  block: BlockKind;
   blocks: number[];
+  /** Per stage: the block width (a bottleneck's inner width; its output is 4×). */
   widths: number[];
   strides: number[];
   hidden: number[];
+  /** How the last feature map reaches the classifier: global average, or flattened whole. */
+  readout: 'average' | 'flatten';
 }
 
+const cifar = (block: BlockKind, blocks: number[]): ResnetShape => ({
+  stem: 'cifar',
+  stemWidth: 64,
+  block,
+  blocks,
+  widths: [64, 128, 256, 512],
+  strides: [1, 2, 2, 2],
+  hidden: [],
+  readout: 'average',
+});
+
+const imagenet = (block: BlockKind, blocks: number[]): ResnetShape => ({ ...cifar(block, blocks), stem: 'imagenet' });
+
 export const RESNET_PRESETS: Record<ModelConfig['preset'], ResnetShape> = {
-  tiny: { stem: 16, blocks: [1, 1], widths: [16, 32], strides: [2, 2], hidden: [] },
-  resnet19: { stem: 128, blocks: [3, 3, 2], widths: [128, 256, 512], strides: [1, 2, 2], hidden: [256] },
-  resnet20: { stem: 16, blocks: [3, 3, 3], widths: [16, 32, 64], strides: [1, 2, 2], hidden: [] },
+  tiny: {
+    stem: 'cifar',
+    stemWidth: 16,
+    block: 'basic',
+    blocks: [1, 1],
+    widths: [16, 32],
+    strides: [2, 2],
+    hidden: [],
+    readout: 'flatten',
+  },
+  resnet18: cifar('basic', [2, 2, 2, 2]),
+  resnet19: {
+    stem: 'cifar',
+    stemWidth: 128,
+    block: 'basic',
+    blocks: [3, 3, 2],
+    widths: [128, 256, 512],
+    strides: [1, 2, 2],
+    hidden: [256],
+    readout: 'average',
+  },
+  resnet20: {
+    stem: 'cifar',
+    stemWidth: 16,
+    block: 'basic',
+    blocks: [3, 3, 3],
+    widths: [16, 32, 64],
+    strides: [1, 2, 2],
+    hidden: [],
+    readout: 'average',
+  },
+  resnet34: cifar('basic', [3, 4, 6, 3]),
+  resnet50: cifar('bottleneck', [3, 4, 6, 3]),
+  'resnet18-imagenet': imagenet('basic', [2, 2, 2, 2]),
+  'resnet34-imagenet': imagenet('basic', [3, 4, 6, 3]),
+  'resnet50-imagenet': imagenet('bottleneck', [3, 4, 6, 3]),
+  'resnet101-imagenet': imagenet('bottleneck', [3, 4, 23, 3]),
+  'resnet152-imagenet': imagenet('bottleneck', [3, 8, 36, 3]),
 };
 
-/** The preset, with explicit `blocks`/`widths` from the config applied and checked. */
+/** The preset, with explicit `blocks`/`widths`/`block` from the config applied and checked. */
 export function resolveShape(cfg: ModelConfig): ResnetShape {
   const base = RESNET_PRESETS[cfg.preset];
-  if (cfg.blocks === null && cfg.widths === null) return base;
+  const block = cfg.block ?? base.block;
+  if (cfg.blocks === null && cfg.widths === null) return { ...base, block };
   const blocks = cfg.blocks ?? base.blocks;
   const widths = cfg.widths ?? base.widths;
   if (widths.length !== blocks.length) {
@@ -40,5 +103,5 @@ export function resolveShape(cfg: ModelConfig): ResnetShape {
   }
   // The first stage keeps the preset's stride; every later stage halves the resolution.
   const strides = blocks.map((_, i) => (i === 0 ? base.strides[0] : 2));
-  return { ...base, blocks, widths, strides };
+  return { ...base, block, blocks, widths, strides };
 }

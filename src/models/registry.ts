@@ -7,7 +7,12 @@ import type { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
 import type { InputSpec, SpikingModel } from './types.js';
 
-export type ModelBuilder = (cfg: ModelConfig, input: InputSpec, rng: Rng, label: string) => SpikingModel;
+export interface BuildOptions {
+  /** Gradient checks only: neurons fire the surrogate's smooth step instead of Θ. */
+  smooth?: boolean;
+}
+
+export type ModelBuilder = (cfg: ModelConfig, input: InputSpec, rng: Rng, label: string, opts: BuildOptions) => SpikingModel;
 
 const builders = new Map<string, ModelBuilder>();
 
@@ -19,8 +24,8 @@ export function listModels(): string[] {
   return [...builders.keys()].sort();
 }
 
-export function buildModel(cfg: ModelConfig, input: InputSpec, rng: Rng, label = 'model'): SpikingModel {
+export function buildModel(cfg: ModelConfig, input: InputSpec, rng: Rng, label = 'model', opts: BuildOptions = {}): SpikingModel {
   const b = builders.get(cfg.arch);
   if (!b) throw new UserError(`model.arch: unknown architecture '${cfg.arch}' (known: ${listModels().join(', ')})`);
-  return b(cfg, input, rng, label);
+  return b(cfg, input, rng, label, opts);
 }

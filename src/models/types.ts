@@ -12,15 +12,19 @@ export interface InputSpec {
 /** One row of a model summary: a layer, its output shape per time step, its cost. */
 export interface LayerInfo {
   key: string;
-  kind: 'conv' | 'bn' | 'neuron' | 'linear' | 'pool' | 'add';
+  kind: 'conv' | 'bn' | 'neuron' | 'linear' | 'pool' | 'join' | 'encode';
   outShape: number[];
   params: number;
   /** Multiply-accumulates per image per time step. */
   macs: number;
+  /** For joins: which tensors meet and how (e.g. `x + stage1.block0.bn2`). */
+  note?: string;
 }
 
 export interface SpikingModel {
   arch: string;
+  /** The residual connection the network was built with. */
+  connection: string;
   /** Trainable parameters by dotted key (e.g. `stage1.block0.conv1.weight`). */
   params: Map<string, tf.Variable>;
   /** Non-trainable state (BN running statistics). */

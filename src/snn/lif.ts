@@ -1,13 +1,15 @@
 /**
- * Multi-step LIF and IF neurons as one fused op over all T time steps (SpikingJelly's
- * `MultiStepLIFNode` convention; input and output shaped [T, ...]):
+ * Multi-step IF, LIF and PLIF neurons as one fused op over all T time steps (SpikingJelly's
+ * multi-step convention; input and output shaped [T, ...]):
  *
- *   charge      H_t = V_{t-1} + (X_t - (V_{t-1} - V_reset)) / τ        (LIF)
+ *   charge      H_t = V_{t-1} + (X_t - (V_{t-1} - V_reset)) / τ        (LIF, PLIF)
  *               H_t = V_{t-1} + X_t                                     (IF: no leak)
  *   fire        S_t = Θ(H_t - V_th)                                     (Θ(0) = 1)
  *   hard reset  V_t = H_t (1 - S_t) + V_reset S_t
  *   soft reset  V_t = H_t - V_th S_t
  *   start       V_{-1} = V_reset
+ *
+ * PLIF (Fang et al. 2021) learns 1/τ = sigmoid(w), one w per layer.
  *
  * Backward is back-propagation through time over the membrane recursion, with the surrogate
  * g'(H_t - V_th) in place of Θ':
@@ -15,21 +17,25 @@
  *   ∂L/∂H_t     = ∂L/∂S_t · g'_t + ∂L/∂V_t · ∂V_t/∂H_t
  *   ∂V_t/∂H_t   = (1 - S_t) + (V_reset - H_t) g'_t     (hard)   or  1 - V_th g'_t   (soft)
  *                 where `detachReset` drops the g'_t term (no gradient through S_t in the reset)
- *   ∂L/∂X_t     = ∂L/∂H_t / τ            ∂L/∂V_{t-1} = ∂L/∂H_t (1 - 1/τ)     (LIF)
+ *   ∂L/∂X_t     = ∂L/∂H_t / τ            ∂L/∂V_{t-1} = ∂L/∂H_t (1 - 1/τ)     (LIF, PLIF)
  *   ∂L/∂X_t     = ∂L/∂H_t                ∂L/∂V_{t-1} = ∂L/∂H_t               (IF)
+ *   ∂L/∂(1/τ)   = Σ_t ∂L/∂H_t (X_t - (V_{t-1} - V_reset)),   ∂(1/τ)/∂w = σ(w)(1 - σ(w))   (PLIF)
  *
  * Why fused: composing this from tensor ops costs T × (about eight) small kernels forward and
  * more backward, each allocating a tensor; one pass over a typed array is far cheaper on CPU
  * engines. `lifComposed.ts` keeps the op-by-op version as the test oracle and for GPU engines.
+ *
+ * `smooth` (for gradient checks only) replaces Θ by the surrogate's smooth step g in the
+ * forward pass; the backward formulas above are then the exact gradient.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NeuronConfig, SurrogateConfig } from '../config/schema.js';
 import { customOp } from '../engine/customOp.js';
-import { surrogateDerivative, type SurrogateFn } from './surrogate.js';
+import { surrogateDerivative, surrogatePrimitive, type SurrogateFn } from './surrogate.js';
 import { surrogateGradTensor } from './surrogateTensor.js';
 
 export interface NeuronParams {
-  type: 'lif' | 'if';
+  type: 'lif' | 'if' | 'plif';
   tau: number;
   threshold: number;
   vReset: number;
@@ -39,9 +45,12 @@ export interface NeuronParams {
   surrogate: SurrogateFn;
   /** The surrogate by name and α, for the vectorised g' of the backward pass. */
   surrogateConfig: SurrogateConfig;
+  /** Gradient checks only: fire g(H - V_th) instead of Θ(H - V_th). */
+  smooth?: boolean;
 }
 
-export function neuronParams(cfg: NeuronConfig): NeuronParams {
+export function neuronParams(cfg: NeuronConfig, smooth = false): NeuronParams {
+  if (cfg.type === 'relu') throw new Error('relu is not a spiking neuron');
   return {
     type: cfg.type,
     tau: cfg.tau,
@@ -51,6 +60,7 @@ export function neuronParams(cfg: NeuronConfig): NeuronParams {
     detachReset: cfg.detachReset,
     surrogate: surrogateDerivative(cfg.surrogate.name, cfg.surrogate.alpha),
     surrogateConfig: cfg.surrogate,
+    smooth,
   };
 }
 
@@ -60,23 +70,28 @@ export interface SpikeTally {
   neurons: number;
 }
 
+/** The decay 1/τ of a LIF/PLIF layer (1 for IF, where it is unused). */
+const decayOf = (p: NeuronParams, plifDecay?: number): number =>
+  p.type === 'if' ? 1 : p.type === 'plif' && plifDecay !== undefined ? plifDecay : 1 / p.tau;
+
 /**
  * The forward recursion on raw arrays. `x` holds T blocks of m values; returns the spikes and
- * the charged membrane H (kept for the backward pass).
+ * the charged membrane H (kept for the backward pass). `k` is 1/τ.
  */
 export function lifForwardArrays(
   x: Float32Array,
   T: number,
   p: NeuronParams,
+  k: number = decayOf(p),
 ): { s: Float32Array; h: Float32Array; count: number } {
   const m = x.length / T;
   const s = new Float32Array(x.length);
   const h = new Float32Array(x.length);
   const v = new Float32Array(m).fill(p.vReset);
   const { threshold: vth, vReset: vr } = p;
-  const k = p.type === 'lif' ? 1 / p.tau : 1;
-  const leak = p.type === 'lif';
+  const leak = p.type !== 'if';
   const hard = p.reset === 'hard';
+  const g = p.smooth ? surrogatePrimitive(p.surrogateConfig.name, p.surrogateConfig.alpha) : null;
   let count = 0;
   for (let t = 0; t < T; t++) {
     const o = t * m;
@@ -84,7 +99,11 @@ export function lifForwardArrays(
       const vi = v[i];
       const hi = leak ? vi + (x[o + i] - (vi - vr)) * k : vi + x[o + i];
       h[o + i] = hi;
-      if (hi >= vth) {
+      if (g) {
+        const si = g(hi - vth);
+        s[o + i] = si;
+        v[i] = hard ? hi * (1 - si) + vr * si : hi - vth * si;
+      } else if (hi >= vth) {
         s[o + i] = 1;
         count++;
         v[i] = hard ? vr : hi - vth;
@@ -98,9 +117,10 @@ export function lifForwardArrays(
 
 /**
  * BPTT on raw arrays: given ∂L/∂S (gs), the saved H and S, and the surrogate g'(H − V_th) at
- * every element (sg), returns ∂L/∂X. The surrogate comes in precomputed because it is the
- * costly part (an exp per element for sigmoid), which the engine's vectorised kernels do
- * several times faster than a scalar loop.
+ * every element (sgAll), returns ∂L/∂X and ∂L/∂(1/τ). The surrogate comes in precomputed
+ * because it is the costly part (an exp per element for sigmoid), which the engine's
+ * vectorised kernels do several times faster than a scalar loop. `x` is needed only for
+ * ∂L/∂(1/τ) (PLIF); pass null otherwise.
  */
 export function lifBackwardArrays(
   gs: Float32Array,
@@ -109,18 +129,22 @@ export function lifBackwardArrays(
   sgAll: Float32Array,
   T: number,
   p: NeuronParams,
-): Float32Array {
+  k: number = decayOf(p),
+  x: Float32Array | null = null,
+): { gx: Float32Array; gk: number } {
   const m = gs.length / T;
   const gx = new Float32Array(gs.length);
   const gv = new Float32Array(m);
   const { vReset: vr, threshold: vth } = p;
-  const leak = p.type === 'lif';
-  const k = leak ? 1 / p.tau : 1;
-  const carry = leak ? 1 - 1 / p.tau : 1;
+  const leak = p.type !== 'if';
+  const carry = leak ? 1 - k : 1;
+  const kx = leak ? k : 1;
   const hard = p.reset === 'hard';
   const detach = p.detachReset;
+  let gk = 0;
   for (let t = T - 1; t >= 0; t--) {
     const o = t * m;
+    const po = o - m;
     for (let i = 0; i < m; i++) {
       const hi = h[o + i];
       const si = s[o + i];
@@ -129,22 +153,58 @@ export function lifBackwardArrays(
       if (hard) dvdh = detach ? 1 - si : 1 - si + (vr - hi) * sg;
       else dvdh = detach ? 1 : 1 - vth * sg;
       const gh = gs[o + i] * sg + gv[i] * dvdh;
-      gx[o + i] = gh * k;
+      gx[o + i] = gh * kx;
       gv[i] = gh * carry;
+      if (x) {
+        // V_{t-1} from the previous step's saved H and S (V_reset before the first step).
+        let vPrev = vr;
+        if (t > 0) {
+          const hp = h[po + i];
+          const sp = s[po + i];
+          vPrev = hard ? hp * (1 - sp) + vr * sp : hp - vth * sp;
+        }
+        gk += gh * (x[o + i] - (vPrev - vr));
+      }
     }
   }
-  return gx;
+  return { gx, gk };
+}
+
+/** ∂L/∂X and, when asked, ∂L/∂(1/τ) from the saved tensors of a forward pass. */
+function backward(
+  dy: tf.Tensor,
+  hT: tf.Tensor,
+  sT: tf.Tensor,
+  xT: tf.Tensor | null,
+  T: number,
+  p: NeuronParams,
+  k: number,
+): { gx: tf.Tensor; gk: number } {
+  const sg = tf.tidy(() => surrogateGradTensor(hT.sub(p.threshold), p.surrogateConfig));
+  const r = lifBackwardArrays(
+    dy.dataSync() as Float32Array,
+    hT.dataSync() as Float32Array,
+    sT.dataSync() as Float32Array,
+    sg.dataSync() as Float32Array,
+    T,
+    p,
+    k,
+    xT ? (xT.dataSync() as Float32Array) : null,
+  );
+  sg.dispose();
+  return { gx: tf.tensor(r.gx, dy.shape, 'float32'), gk: r.gk };
 }
 
 /**
- * Multi-step neuron on a tensor shaped [T, ...]: returns spikes of the same shape.
+ * Multi-step IF/LIF on a tensor shaped [T, ...]: returns spikes of the same shape.
  * `tally`, when given, receives the number of spikes and neuron-steps of this call.
  */
 export function multiStepLif(x: tf.Tensor, p: NeuronParams, tally?: SpikeTally): tf.Tensor {
   const T = x.shape[0];
+  const k = decayOf(p);
   const op = customOp((input, save) => {
     const data = input.dataSync() as Float32Array;
-    const { s, h, count } = lifForwardArrays(data, T, p);
+    const { s, h, count } = lifForwardArrays(data, T, p, k);
     if (tally) {
       tally.spikes += count;
       tally.neurons += data.length;
@@ -153,21 +213,38 @@ export function multiStepLif(x: tf.Tensor, p: NeuronParams, tally?: SpikeTally):
     save([tf.tensor(h, input.shape, 'float32'), spikes]);
     return {
       value: spikes,
-      gradFunc: (dy, saved) => {
-        const [hT, sT] = saved;
-        const sg = tf.tidy(() => surrogateGradTensor(hT.sub(p.threshold), p.surrogateConfig));
-        const gx = lifBackwardArrays(
-          dy.dataSync() as Float32Array,
-          hT.dataSync() as Float32Array,
-          sT.dataSync() as Float32Array,
-          sg.dataSync() as Float32Array,
-          T,
-          p,
-        );
-        sg.dispose();
-        return tf.tensor(gx, dy.shape, 'float32');
-      },
+      gradFunc: (dy, saved) => backward(dy, saved[0], saved[1], null, T, p, k).gx,
     };
   });
   return op(x);
+}
+
+/**
+ * Multi-step PLIF: like `multiStepLif` with 1/τ = sigmoid(w), w a scalar tensor that receives
+ * a gradient.
+ */
+export function multiStepPlif(x: tf.Tensor, w: tf.Tensor, p: NeuronParams, tally?: SpikeTally): tf.Tensor {
+  const T = x.shape[0];
+  const op = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const input = args[0] as tf.Tensor;
+    const wt = args[1] as tf.Tensor;
+    const save = args[2] as tf.GradSaveFunc;
+    const k = 1 / (1 + Math.exp(-wt.dataSync()[0]));
+    const data = input.dataSync() as Float32Array;
+    const { s, h, count } = lifForwardArrays(data, T, p, k);
+    if (tally) {
+      tally.spikes += count;
+      tally.neurons += data.length;
+    }
+    const spikes = tf.tensor(s, input.shape, 'float32');
+    save([tf.tensor(h, input.shape, 'float32'), spikes, input]);
+    return {
+      value: spikes,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const r = backward(dy, saved[0], saved[1], saved[2], T, p, k);
+        return [r.gx, tf.scalar(r.gk * k * (1 - k)).reshape(wt.shape)];
+      },
+    };
+  }) as Parameters<typeof tf.customGrad>[0]);
+  return op(x, w);
 }

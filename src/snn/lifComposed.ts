@@ -12,7 +12,8 @@ import { customOp } from '../engine/customOp.js';
 import { surrogateGradTensor } from './surrogateTensor.js';
 
 export interface ComposedNeuronParams {
-  type: 'lif' | 'if';
+  /** plif runs here as lif with its current tau. */
+  type: 'lif' | 'if' | 'plif' | 'relu';
   tau: number;
   threshold: number;
   vReset: number;
@@ -38,6 +39,7 @@ const detach = customOp((x) => ({
 }));
 
 export function multiStepLifComposed(x: tf.Tensor, p: ComposedNeuronParams): tf.Tensor {
+  if (p.type === 'relu') throw new Error('relu is not a spiking neuron');
   const T = x.shape[0];
   const fire = spikeFn(p.surrogate);
   const steps = tf.unstack(x, 0);
@@ -45,7 +47,7 @@ export function multiStepLifComposed(x: tf.Tensor, p: ComposedNeuronParams): tf.
   const out: tf.Tensor[] = [];
   for (let t = 0; t < T; t++) {
     const h =
-      p.type === 'lif' ? v.add(steps[t].sub(v.sub(p.vReset)).div(p.tau)) : v.add(steps[t]);
+      p.type !== 'if' ? v.add(steps[t].sub(v.sub(p.vReset)).div(p.tau)) : v.add(steps[t]);
     const s = fire(h.sub(p.threshold));
     const sr = p.detachReset ? detach(s) : s;
     v =

@@ -1,28 +1,50 @@
 /**
- * A spiking neuron layer between layers that fold time into the batch ([T·N, ...]): unfolds to
- * [T, N·...], runs the fused multi-step neuron of `lif.ts`, folds back.
+ * A neuron layer between layers that fold time into the batch ([T·N, ...]): unfolds to
+ * [T, N·...], runs the fused multi-step neuron of `lif.ts` (IF, LIF or PLIF), folds back.
+ * `relu` makes the same network an ANN (used as a KD teacher or a baseline); it ignores time.
  */
 import * as tf from '@tensorflow/tfjs';
-import { multiStepLif, type NeuronParams, type SpikeTally } from './lif.js';
+import type { NeuronConfig } from '../config/schema.js';
+import { multiStepLif, multiStepPlif, neuronParams, type NeuronParams, type SpikeTally } from './lif.js';
 
 export interface ForwardContext {
   training: boolean;
   timesteps: number;
   /** When set, each neuron layer adds its spike count here, keyed by layer name. */
   tallies?: Map<string, SpikeTally>;
+  /** Seed of this batch's random input spikes (rate encoding). */
+  noiseSeed?: number;
 }
 
 export interface NeuronLayer {
   kind: 'neuron';
   key: string;
-  params: NeuronParams;
+  type: NeuronConfig['type'];
+  params: NeuronParams | null;
+  /** PLIF's learnable w (1/τ = sigmoid(w)); null for other neurons. */
+  w: tf.Variable | null;
 }
 
-export function neuronLayer(key: string, params: NeuronParams): NeuronLayer {
-  return { kind: 'neuron', key, params };
+/** Neuron-layer factory; PLIF layers register their w through `addParam`. */
+export function neuronLayer(
+  key: string,
+  cfg: NeuronConfig,
+  addParam?: (key: string, values: Float32Array, shape: number[]) => tf.Variable,
+  smooth = false,
+): NeuronLayer {
+  if (cfg.type === 'relu') return { kind: 'neuron', key, type: 'relu', params: null, w: null };
+  const params = neuronParams(cfg, smooth);
+  let w: tf.Variable | null = null;
+  if (cfg.type === 'plif') {
+    if (!addParam) throw new Error('a PLIF layer needs a parameter store');
+    // sigmoid(w) = 1/τ₀  ⇔  w = −ln(τ₀ − 1)
+    w = addParam(`${key}.w`, new Float32Array([-Math.log(cfg.tau - 1)]), []);
+  }
+  return { kind: 'neuron', key, type: cfg.type, params, w };
 }
 
 export function applyNeuron<R extends tf.Rank>(n: NeuronLayer, x: tf.Tensor<R>, ctx: ForwardContext): tf.Tensor<R> {
+  if (n.params === null) return tf.relu(x);
   const T = ctx.timesteps;
   let tally: SpikeTally | undefined;
   if (ctx.tallies) {
@@ -30,5 +52,6 @@ export function applyNeuron<R extends tf.Rank>(n: NeuronLayer, x: tf.Tensor<R>, 
     ctx.tallies.set(n.key, tally);
   }
   const seq = x.reshape([T, x.size / T]);
-  return multiStepLif(seq, n.params, tally).reshape(x.shape) as tf.Tensor<R>;
+  const out = n.w ? multiStepPlif(seq, n.w, n.params, tally) : multiStepLif(seq, n.params, tally);
+  return out.reshape(x.shape) as tf.Tensor<R>;
 }

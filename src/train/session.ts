@@ -69,13 +69,13 @@ export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
   if (req.resume) {
     paths = findRun(req.resume, req.runsDir, req.config?.name);
     cfg = runConfig(paths, req.sets);
-    const last = join(paths.checkpoints, 'last');
-    if (existsSync(last)) resume = readCheckpoint(last);
   } else {
     if (!req.config) throw new UserError('snn train needs --config FILE (or --resume RUN)');
     cfg = req.config;
   }
   const backend = await initBackend(req.backend ?? cfg.backend);
+  // Tensors can only be made once a backend is up.
+  if (paths && existsSync(join(paths.checkpoints, 'last'))) resume = readCheckpoint(join(paths.checkpoints, 'last'));
   const data = await loadDataset(cfg.data, cfg.seed);
   const model = modelFor(cfg, data);
   if (!paths) paths = createRunFolder(req.runsDir, cfg.name);
@@ -107,7 +107,7 @@ export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
   }
   logger.info({ config: cfg, data: meta.data, parameters: [...model.params.values()].reduce((n, v) => n + v.size, 0) }, 'start');
   try {
-    const result = train({
+    const result = await train({
       config: cfg,
       paths,
       data,
@@ -119,6 +119,12 @@ export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
       summaryExtra: { backend: backend.name, run: paths.dir },
     });
     logger.info({ status: result.status, state: result.state }, 'end');
+    try {
+      const { writeRunPlots } = await import('../runs/plots.js');
+      await writeRunPlots(paths.dir);
+    } catch (e) {
+      logger.warn({ err: e }, 'plots failed');
+    }
     return { ...result, paths, backend, config: cfg };
   } catch (e) {
     logger.error({ err: e }, 'failed');

@@ -98,7 +98,7 @@ function globalNormClip(grads: Map<string, tf.Tensor>, maxNorm: number): Map<str
   return new Map([...grads].map(([n, g]) => [n, g.mul(k)]));
 }
 
-export function train(o: TrainOptions): TrainResult {
+export async function train(o: TrainOptions): Promise<TrainResult> {
   const { config: cfg, paths, data, model, logger } = o;
   const reporter = o.reporter ?? silentReporter;
   const { height: H, width: W, channels: C } = data.train;
@@ -213,6 +213,8 @@ export function train(o: TrainOptions): TrainResult {
       });
       state.step += 1;
       b += 1;
+      // Let the event loop run between steps, so SIGINT/SIGTERM handlers can ask us to stop.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       lossSum += loss * batch.size;
       correct += hits;
       seen += batch.size;

@@ -1,0 +1,143 @@
+/**
+ * Spiking ResNets and DANets from one description: stem, stages of blocks joined by the
+ * configured residual connection (`connections.ts`, or densely additive stages: `danet.ts`),
+ * global average pooling, optional hidden FC + SN layers, and a classifier whose outputs are
+ * averaged over time (the readout). Tensors are [T·N, H, W, C].
+ *
+ * Stems: CIFAR style conv3×3 + BN + SN; ImageNet style conv7×7/2 + BN + SN + max-pool 3×3/2.
+ * With `membrane` the stem has no neuron (the residual stream is real-valued) and a neuron is
+ * placed after the last stage so the classifier reads spikes (our choice).
+ *
+ * Encodings: direct encoding computes the stem's conv + BN once on [N, ...] and repeats the
+ * result over T (the same value at every step, and BN statistics over T×N copies equal those
+ * over N). Rate encoding draws Bernoulli spikes with the pixel value (in [0, 1]) as probability
+ * at every step, from a seed the caller gives per batch, so runs are reproducible.
+ *
+ * `neuron.type: relu` builds the same network as an ANN: every SN is a ReLU and T is 1.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { ModelConfig } from '../config/schema.js';
+import type { Rng } from '../util/rng.js';
+import { UserError } from '../util/errors.js';
+import { meanOverTime, repeatOverTime } from '../snn/encoding.js';
+import type { ForwardContext } from '../snn/neuron.js';
+import { createParamStore } from './layers.js';
+import { createBuilder, type FeatureShape, type Piece, type Piece2D } from './builder.js';
+import { blockOutChannels, residualBlock, type Connection } from './connections.js';
+import { danetStage } from './danet.js';
+import { resolveShape } from './presets.js';
+import { registerModel, type BuildOptions } from './registry.js';
+import type { InputSpec, SpikingModel } from './types.js';
+
+export function connectionOf(cfg: ModelConfig): Connection {
+  if (cfg.arch === 'danet') {
+    if (cfg.connection !== null && cfg.connection !== 'da') {
+      throw new UserError(`model.connection: danet uses 'da' connections, got '${cfg.connection}'`);
+    }
+    return 'da';
+  }
+  return cfg.connection ?? 'spike';
+}
+
+export function buildResnet(cfg: ModelConfig, input: InputSpec, rng: Rng, label: string, opts: BuildOptions = {}): SpikingModel {
+  const shape = resolveShape(cfg);
+  const connection = connectionOf(cfg);
+  const store = createParamStore(rng, label);
+  const b = createBuilder(store, cfg, opts.smooth === true);
+  const ann = cfg.neuron.type === 'relu';
+  const downsample = cfg.downsample ?? (connection.startsWith('sew') ? 'spiking' : 'conv');
+  let fm: FeatureShape = { h: input.height, w: input.width, c: input.channels };
+
+  b.note('input', 'encode', fm, ann ? 'image (ANN, T = 1)' : `${cfg.encoding} encoding over T`);
+  const imagenet = shape.stem === 'imagenet';
+  const stemConv = b.convBn('stem', fm, shape.stemWidth, imagenet ? 7 : 3, imagenet ? 2 : 1);
+  fm = stemConv.shape;
+  const stemSn: Piece | null = connection === 'membrane' ? null : b.neuron('stem.sn', fm);
+  let pool: Piece | null = null;
+  if (imagenet) {
+    fm = { h: Math.floor((fm.h + 2 - 3) / 2) + 1, w: Math.floor((fm.w + 2 - 3) / 2) + 1, c: fm.c };
+    b.note('stem.maxpool', 'pool', fm, 'max 3×3, stride 2, pad 1');
+    pool = (x) => tf.maxPool(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], -1e9), 3, 2, 'valid');
+  }
+
+  const stages: Piece[] = [];
+  shape.blocks.forEach((count, s) => {
+    const key = `stage${s + 1}`;
+    if (connection === 'da') {
+      const st = danetStage(b, { key, input: fm, blocks: count, width: shape.widths[s], stride: shape.strides[s], kind: shape.block });
+      stages.push(st.piece);
+      fm = st.shape;
+      return;
+    }
+    for (let k = 0; k < count; k++) {
+      const blk = residualBlock(b, {
+        key: `${key}.block${k}`,
+        input: fm,
+        width: shape.widths[s],
+        stride: k === 0 ? shape.strides[s] : 1,
+        kind: shape.block,
+        connection,
+        downsample,
+      });
+      stages.push(blk.piece);
+      fm = blk.shape;
+    }
+  });
+  if (fm.c !== blockOutChannels(shape.block, shape.widths[shape.widths.length - 1])) throw new Error('internal: stage widths');
+  const finalSn: Piece | null = connection === 'membrane' ? b.neuron('final.sn', fm) : null;
+  const flatten = shape.readout === 'flatten';
+  let features = flatten ? fm.h * fm.w * fm.c : fm.c;
+  b.note('pool', 'pool', [features], flatten ? 'flatten' : 'global average');
+
+  const hidden: { fc: Piece2D; sn: Piece }[] = [];
+  shape.hidden.forEach((units, i) => {
+    const fc = b.linear(`fc${i + 1}`, features, units);
+    const sn = b.neuron(`fc${i + 1}.sn`, [units]);
+    hidden.push({ fc, sn });
+    features = units;
+  });
+  const head = b.linear('head', features, input.numClasses);
+
+  const encode = (x: tf.Tensor4D, ctx: ForwardContext, T: number): tf.Tensor4D => {
+    if (cfg.encoding === 'direct' || ann) {
+      const stem = stemConv.piece(x, ctx);
+      return repeatOverTime(stem, T);
+    }
+    const seed = ctx.noiseSeed ?? 0;
+    const [n, h, w, c] = x.shape;
+    const u = tf.randomUniform([T, n, h, w, c], 0, 1, 'float32', seed);
+    const spikes = tf.cast(tf.less(u, x.expandDims(0)), 'float32').reshape([T * n, h, w, c]) as tf.Tensor4D;
+    return stemConv.piece(spikes, ctx);
+  };
+
+  const forward = (x: tf.Tensor4D, ctx0: ForwardContext): tf.Tensor2D => {
+    const ctx = ann ? { ...ctx0, timesteps: 1 } : ctx0;
+    const T = ctx.timesteps;
+    let y = encode(x, ctx, T);
+    if (stemSn) y = stemSn(y, ctx);
+    if (pool) y = pool(y, ctx);
+    for (const st of stages) y = st(y, ctx);
+    if (finalSn) y = finalSn(y, ctx);
+    let z = (flatten ? y.reshape([y.shape[0], features]) : y.mean([1, 2])) as tf.Tensor2D;
+    if (hidden.length === 0) return head(meanOverTime(z, T), ctx); // linear: averaging first is cheaper
+    for (const l of hidden) z = l.sn(l.fc(z, ctx).reshape([z.shape[0], 1, 1, -1]) as tf.Tensor4D, ctx).reshape([z.shape[0], -1]) as tf.Tensor2D;
+    return meanOverTime(head(z, ctx), T);
+  };
+
+  return {
+    arch: cfg.arch,
+    connection,
+    params: store.params,
+    buffers: store.buffers,
+    neuronLayers: b.neuronLayers,
+    layers: b.layers,
+    forward,
+    dispose: () => {
+      for (const v of store.params.values()) v.dispose();
+      for (const v of store.buffers.values()) v.dispose();
+    },
+  };
+}
+
+registerModel('spiking-resnet', buildResnet);
+registerModel('danet', buildResnet);

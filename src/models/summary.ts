@@ -1,0 +1,48 @@
+/**
+ * A model summary as rows and as text: every layer with its output shape (per image, per time
+ * step), parameters and MACs, and where each shortcut joins.
+ */
+import type { SpikingModel } from './types.js';
+
+export interface ModelSummary {
+  arch: string;
+  connection: string;
+  parameters: number;
+  macsPerStep: number;
+  spikingLayers: number;
+  layers: SpikingModel['layers'];
+}
+
+export function summarize(model: SpikingModel): ModelSummary {
+  return {
+    arch: model.arch,
+    connection: model.connection,
+    parameters: [...model.params.values()].reduce((n, v) => n + v.size, 0),
+    macsPerStep: model.layers.reduce((n, l) => n + l.macs, 0),
+    spikingLayers: model.neuronLayers.length,
+    layers: model.layers,
+  };
+}
+
+const fmt = (n: number): string => n.toLocaleString('en-US');
+
+export function summaryText(s: ModelSummary): string {
+  const rows = s.layers.map((l) => [
+    l.key,
+    l.kind,
+    `[${l.outShape.join(', ')}]`,
+    l.params ? fmt(l.params) : '',
+    l.macs ? fmt(l.macs) : '',
+    l.note ?? '',
+  ]);
+  const head = ['layer', 'kind', 'output', 'params', 'MACs/step', 'join'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]): string => r.map((c, i) => (i === 3 || i === 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [
+    line(head),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+    '',
+    `${s.arch} (${s.connection} connections): ${fmt(s.parameters)} parameters, ${fmt(s.macsPerStep)} MACs per image per time step, ${s.spikingLayers} spiking layers`,
+  ].join('\n');
+}
