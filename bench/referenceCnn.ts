@@ -91,6 +91,7 @@ export function buildReferenceCnn(input: InputSpec, rng: Rng, neuron: NeuronConf
     buffers: store.buffers,
     neuronLayers: [sn1.key, sn2.key, sn3.key],
     layers,
+    quantized: new Map(),
     forward,
     dispose: () => {
       for (const v of store.params.values()) v.dispose();

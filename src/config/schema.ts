@@ -165,6 +165,53 @@ export const TrainSchema = z
   })
   .prefault({});
 
+export const QuantSchema = z
+  .strictObject({
+    /** 32 float, 8 or 4 symmetric uniform, 2 ternary (TWN), 1 binary. */
+    bits: z.union([z.literal(32), z.literal(8), z.literal(4), z.literal(2), z.literal(1)]).default(32),
+    /** full: the first conv and the classifier stay float (common practice); quantized: them too. */
+    firstLast: z.enum(['full', 'quantized']).default('full'),
+    /** One scale per output channel instead of one per layer. */
+    perChannel: z.boolean().default(false),
+  })
+  .prefault({});
+
+export const KdSchema = z
+  .strictObject({
+    /** The teacher: a run folder (its best checkpoint) or a checkpoint folder; any architecture snn builds. */
+    teacher: z.string().min(1).nullable().default(null),
+    /** kl: (1−α) CE + α τ² KL(softmax(z_t/τ) ‖ softmax(z_s/τ)); mse: (1−α) CE + α Σ(z_s − z_t)²/N. */
+    kind: z.enum(['kl', 'mse']).default('kl'),
+    temperature: posNum.default(4),
+    alpha: z.number().min(0).max(1).default(0.5),
+  })
+  .prefault({});
+
+export const TnaSchema = z
+  .strictObject({
+    /** Weight of the logit-matching term Σ(z_snn − z_twin)²/N. */
+    lambda: z.number().nonnegative().default(0.005),
+    twin: z
+      .strictObject({
+        /** The twin's weight precision (32: float). */
+        bits: z.union([z.literal(32), z.literal(8), z.literal(4), z.literal(2), z.literal(1)]).default(32),
+        /** The twin's neuron type; null: the SNN's. */
+        neuron: z.enum(NEURONS).nullable().default(null),
+        /** The twin's initialisation seed; null: the run seed + 1 (independent of the SNN's). */
+        seed: z.number().int().min(0).max(0xffffffff).nullable().default(null),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+export const LossSchema = z
+  .strictObject({
+    mode: z.enum(['plain', 'kd', 'tna']).default('plain'),
+    kd: KdSchema,
+    tna: TnaSchema,
+  })
+  .prefault({});
+
 export const ConfigSchema = z.strictObject({
   name: z
     .string()
@@ -174,6 +221,8 @@ export const ConfigSchema = z.strictObject({
   backend: z.enum(BACKENDS).default('auto'),
   data: DataSchema,
   model: ModelSchema,
+  quant: QuantSchema,
+  loss: LossSchema,
   train: TrainSchema,
 });
 
@@ -184,6 +233,8 @@ export type ModelConfig = z.infer<typeof ModelSchema>;
 export type NeuronConfig = z.infer<typeof NeuronSchema>;
 export type SurrogateConfig = z.infer<typeof SurrogateSchema>;
 export type TrainConfig = z.infer<typeof TrainSchema>;
+export type QuantConfig = z.infer<typeof QuantSchema>;
+export type LossConfig = z.infer<typeof LossSchema>;
 export type OptimizerConfig = z.infer<typeof OptimizerSchema>;
 export type ScheduleConfig = z.infer<typeof ScheduleSchema>;
 export type BackendName = (typeof BACKENDS)[number];

@@ -3,7 +3,8 @@
  * shape, parameters, MACs) as it is built. A piece is a function [T·N, H, W, C] → same layout.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ModelConfig } from '../config/schema.js';
+import type { ModelConfig, QuantConfig } from '../config/schema.js';
+import { weightFn, type QuantSpec } from '../quant/index.js';
 import { applyNeuron, neuronLayer, type ForwardContext } from '../snn/neuron.js';
 import {
   addParam,
@@ -30,10 +31,13 @@ export interface FeatureShape {
 export interface Builder {
   store: ParamStore;
   cfg: ModelConfig;
+  /** Weight keys that are quantised, and how. */
+  quantized: Map<string, QuantSpec>;
   layers: LayerInfo[];
   neuronLayers: string[];
   /** conv k×k (stride s, symmetric padding k//2) + BN; `tdAlpha` is tdBN's α for this BN. */
-  convBn(key: string, input: FeatureShape, out: number, k: number, s: number, tdAlpha?: number): { piece: Piece; shape: FeatureShape };
+  /** `source`: the neuron layer whose spikes it reads (default: the last one built; null: real values). */
+  convBn(key: string, input: FeatureShape, out: number, k: number, s: number, tdAlpha?: number, source?: string | null): { piece: Piece; shape: FeatureShape };
   /** A spiking neuron layer (or ReLU for `neuron.type: relu`). */
   neuron(key: string, shape: FeatureShape | number[]): Piece;
   linear(key: string, inF: number, outF: number): Piece2D;
@@ -42,39 +46,58 @@ export interface Builder {
 
 const dims = (s: FeatureShape | number[]): number[] => (Array.isArray(s) ? s : [s.h, s.w, s.c]);
 
-export function createBuilder(store: ParamStore, cfg: ModelConfig, smooth = false): Builder {
+/** First and last layers (stem conv, classifier) stay float unless `firstLast: quantized`. */
+const EDGE_LAYERS = new Set(['stem', 'head']);
+
+export function createBuilder(store: ParamStore, cfg: ModelConfig, smooth = false, quant: QuantConfig | null = null): Builder {
+  const quantized = new Map<string, QuantSpec>();
+  const specFor = (key: string): QuantSpec | null => {
+    if (quant === null || quant.bits === 32) return null;
+    if (quant.firstLast === 'full' && EDGE_LAYERS.has(key)) return null;
+    return { bits: quant.bits, perChannel: quant.perChannel };
+  };
   const layers: LayerInfo[] = [];
   const neuronLayers: string[] = [];
+  let lastNeuron: string | null = null;
   const threshold = cfg.neuron.type === 'relu' ? 1 : cfg.neuron.threshold;
   return {
     store,
     cfg,
+    quantized,
     layers,
     neuronLayers,
-    convBn(key, input, out, k, s, tdAlpha = 1) {
+    convBn(key, input, out, k, s, tdAlpha = 1, source) {
       const c = conv(store, `${key}.conv`, input.c, out, k, s);
+      const spec = specFor(key);
+      if (spec) quantized.set(`${key}.conv.weight`, spec);
+      const q = weightFn(spec);
       const bn = batchNorm(store, `${key}.bn`, out, cfg.tdBN ? tdAlpha * threshold : 1);
       const pad = Math.floor(k / 2);
       const h = Math.floor((input.h + 2 * pad - k) / s) + 1;
       const w = Math.floor((input.w + 2 * pad - k) / s) + 1;
       const params = k * k * input.c * out;
-      layers.push({ key: c.key, kind: 'conv', outShape: [h, w, out], params, macs: params * h * w });
+      const from = source === undefined ? lastNeuron : source;
+      layers.push({ key: c.key, kind: 'conv', outShape: [h, w, out], params, macs: params * h * w, input: from });
       layers.push({ key: bn.key, kind: 'bn', outShape: [h, w, out], params: 2 * out, macs: 0 });
       return {
-        piece: (x, ctx) => applyBatchNorm(bn, applyConv(c, x), ctx.training),
+        piece: (x, ctx) => applyBatchNorm(bn, applyConv(c, x, q ? (q(c.weight) as tf.Tensor4D) : undefined), ctx.training),
         shape: { h, w, c: out },
       };
     },
     neuron(key, shape) {
       const n = neuronLayer(key, cfg.neuron, (k, v, sh) => addParam(store, k, v, sh), smooth);
       if (n.type !== 'relu') neuronLayers.push(key);
+      lastNeuron = n.type === 'relu' ? null : key;
       layers.push({ key, kind: 'neuron', outShape: dims(shape), params: n.w ? 1 : 0, macs: 0 });
       return (x, ctx) => applyNeuron(n, x, ctx);
     },
     linear(key, inF, outF) {
       const l = linear(store, key, inF, outF);
-      layers.push({ key, kind: 'linear', outShape: [outF], params: inF * outF + outF, macs: inF * outF });
-      return (x) => applyLinear(l, x);
+      const spec = specFor(key);
+      if (spec) quantized.set(`${key}.weight`, spec);
+      const q = weightFn(spec);
+      layers.push({ key, kind: 'linear', outShape: [outF], params: inF * outF + outF, macs: inF * outF, input: lastNeuron });
+      return (x) => applyLinear(l, x, q ? (q(l.weight) as tf.Tensor2D) : undefined);
     },
     note(key, kind, shape, text) {
       layers.push({ key, kind, outShape: dims(shape), params: 0, macs: 0, note: text });

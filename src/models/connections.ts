@@ -92,7 +92,9 @@ function preActivationBranch(b: Builder, spec: BlockSpec): Built {
 
 function shortcut(b: Builder, spec: BlockSpec, out: FeatureShape, alpha: number): { piece: Piece | null; text: string } {
   if (spec.stride === 1 && spec.input.c === out.c) return { piece: null, text: 'x' };
-  const cb = b.convBn(`${spec.key}.down`, spec.input, out.c, 1, spec.stride, alpha);
+  // It reads the block's input, as the branch's first conv does (real values in `membrane`).
+  const source = spec.connection === 'membrane' ? null : b.layers.find((l) => l.key === `${spec.key}.conv1.conv`)?.input;
+  const cb = b.convBn(`${spec.key}.down`, spec.input, out.c, 1, spec.stride, alpha, source ?? null);
   if (spec.downsample === 'conv') return { piece: cb.piece, text: `${spec.key}.down.bn` };
   const sn = b.neuron(`${spec.key}.down.sn`, out);
   return { piece: (x, ctx) => sn(cb.piece(x, ctx), ctx), text: `${spec.key}.down.sn` };

@@ -43,7 +43,7 @@ export function buildResnet(cfg: ModelConfig, input: InputSpec, rng: Rng, label:
   const shape = resolveShape(cfg);
   const connection = connectionOf(cfg);
   const store = createParamStore(rng, label);
-  const b = createBuilder(store, cfg, opts.smooth === true);
+  const b = createBuilder(store, cfg, opts.smooth === true, opts.quant ?? null);
   const ann = cfg.neuron.type === 'relu';
   const downsample = cfg.downsample ?? (connection.startsWith('sew') ? 'spiking' : 'conv');
   let fm: FeatureShape = { h: input.height, w: input.width, c: input.channels };
@@ -131,6 +131,7 @@ export function buildResnet(cfg: ModelConfig, input: InputSpec, rng: Rng, label:
     buffers: store.buffers,
     neuronLayers: b.neuronLayers,
     layers: b.layers,
+    quantized: b.quantized,
     forward,
     dispose: () => {
       for (const v of store.params.values()) v.dispose();

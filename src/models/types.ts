@@ -1,6 +1,7 @@
 /** What every architecture in the registry builds, and what the trainer and eval rely on. */
 import type * as tf from '@tensorflow/tfjs';
 import type { ForwardContext } from '../snn/neuron.js';
+import type { QuantSpec } from '../quant/index.js';
 
 export interface InputSpec {
   height: number;
@@ -19,6 +20,8 @@ export interface LayerInfo {
   macs: number;
   /** For joins: which tensors meet and how (e.g. `x + stage1.block0.bn2`). */
   note?: string;
+  /** For conv/linear: the neuron layer whose spikes it reads, or null for real values (the image). */
+  input?: string | null;
 }
 
 export interface SpikingModel {
@@ -32,6 +35,8 @@ export interface SpikingModel {
   /** Names of the spiking layers, in forward order. */
   neuronLayers: string[];
   layers: LayerInfo[];
+  /** Quantised weights: parameter key → how it is quantised (empty for a float model). */
+  quantized: Map<string, QuantSpec>;
   /** Images [N, H, W, C] → logits [N, classes] (time-mean readout). */
   forward(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor2D;
   dispose(): void;

@@ -31,6 +31,8 @@ import { fsyncDir, writeFileAtomic } from './atomic.js';
 
 export interface CheckpointData {
   weights: Map<string, tf.Tensor>;
+  /** TNA's twin network, kept beside the SNN so that resume continues both (eval ignores it). */
+  twin?: Map<string, tf.Tensor>;
   optimizer: Map<string, tf.Tensor>;
   state: Record<string, unknown>;
 }
@@ -86,6 +88,11 @@ export function writeCheckpoint(checkpointsDir: string, tag: string, data: Check
         1,
       ),
     );
+    if (data.twin) {
+      const t = encode(data.twin);
+      files['twin.bin'] = t.bin;
+      files['twin.json'] = Buffer.from(JSON.stringify({ weightsManifest: [{ paths: ['twin.bin'], weights: t.specs }] }, null, 1));
+    }
     const o = encode(data.optimizer);
     files['optimizer.bin'] = o.bin;
     files['optimizer.json'] = Buffer.from(
@@ -167,6 +174,7 @@ export function readCheckpoint(dir: string): CheckpointData {
   return {
     weights: readManifest(abs, 'model.json'),
     optimizer: existsSync(join(abs, 'optimizer.json')) ? readManifest(abs, 'optimizer.json') : new Map(),
+    twin: existsSync(join(abs, 'twin.json')) ? readManifest(abs, 'twin.json') : undefined,
     state: JSON.parse(readFileSync(join(abs, 'state.json'), 'utf8')) as Record<string, unknown>,
   };
 }

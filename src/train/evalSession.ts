@@ -3,14 +3,11 @@
  * from the run's resolved config, load the weights (checksums verified) and evaluate a split,
  * optionally at a different number of time steps than training used.
  */
-import { existsSync, realpathSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { initBackend, type BackendInfo } from '../engine/backend.js';
 import { loadDataset } from '../data/registry.js';
 import { readCheckpoint } from '../runs/checkpoint.js';
-import { findRun, runPaths, type RunPaths } from '../runs/runFolder.js';
-import { UserError } from '../util/errors.js';
+import { locateCheckpoint } from '../runs/locate.js';
 import { evaluate, type EvalResult } from './evaluate.js';
 import { loadModelTensors } from './trainer.js';
 import { modelFor, runConfig } from './session.js';
@@ -36,21 +33,6 @@ export interface EvalOutcome extends EvalResult {
   trainedTimesteps: number;
   backend: string;
   epoch: number | null;
-}
-
-/** Resolves a run or a checkpoint folder to both. */
-export function locateCheckpoint(target: string, runsDir: string, which: 'best' | 'last'): { paths: RunPaths; checkpoint: string } {
-  if (existsSync(join(target, 'checksums.json'))) {
-    const real = realpathSync(target);
-    const ckDir = dirname(real);
-    if (basename(ckDir) !== 'checkpoints') throw new UserError(`${target}: a checkpoint must sit in a run's checkpoints/ folder`);
-    return { paths: runPaths(dirname(ckDir)), checkpoint: real };
-  }
-  const paths = findRun(target, runsDir);
-  let ck = join(paths.checkpoints, which);
-  if (!existsSync(ck) && which === 'best') ck = join(paths.checkpoints, 'last');
-  if (!existsSync(ck) || !statSync(ck).isDirectory()) throw new UserError(`${paths.dir}: has no checkpoint yet`);
-  return { paths, checkpoint: realpathSync(ck) };
 }
 
 export async function runEval(req: EvalRequest): Promise<EvalOutcome & { backendInfo: BackendInfo }> {

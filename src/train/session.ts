@@ -18,7 +18,9 @@ import { runLogger } from '../runs/logger.js';
 import { createRng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
 import { gitCommit, versions } from '../util/version.js';
-import { train, type Reporter, type TrainResult } from './trainer.js';
+import { loadModelTensors, train, type Reporter, type TrainResult } from './trainer.js';
+import { createObjective, type Partner } from '../losses/objective.js';
+import { locateCheckpoint } from '../runs/locate.js';
 import { join } from 'node:path';
 
 export interface TrainRequest {
@@ -49,7 +51,37 @@ export function inputSpec(data: DatasetSplits): { height: number; width: number;
 
 /** Builds the model of a config for a data set, with its seeded initial weights. */
 export function modelFor(cfg: Config, data: DatasetSplits, label = 'snn'): SpikingModel {
-  return buildModel(cfg.model, inputSpec(data), createRng(cfg.seed), label);
+  return buildModel(cfg.model, inputSpec(data), createRng(cfg.seed), label, { quant: cfg.quant });
+}
+
+/**
+ * The TNA twin: the same architecture, initialised from its own seed, with the precision and
+ * neuron type `loss.tna.twin` asks for.
+ */
+export function twinFor(cfg: Config, data: DatasetSplits): Partner {
+  const t = cfg.loss.tna.twin;
+  const modelCfg = { ...cfg.model, neuron: { ...cfg.model.neuron, type: t.neuron ?? cfg.model.neuron.type } };
+  const seed = t.seed ?? (cfg.seed + 1) >>> 0;
+  const model = buildModel(modelCfg, inputSpec(data), createRng(seed), 'twin', { quant: { ...cfg.quant, bits: t.bits } });
+  return { model, timesteps: cfg.model.timesteps };
+}
+
+/** The KD teacher: any run or checkpoint this tool wrote, rebuilt from its own config, frozen. */
+export function teacherFor(cfg: Config, data: DatasetSplits, runsDir: string): Partner {
+  if (!cfg.loss.kd.teacher) throw new UserError('loss.kd.teacher: loss.mode kd needs a teacher run or checkpoint');
+  let located: ReturnType<typeof locateCheckpoint>;
+  try {
+    located = locateCheckpoint(cfg.loss.kd.teacher, runsDir, 'best');
+  } catch (e) {
+    throw new UserError(`loss.kd.teacher: ${(e as Error).message}`);
+  }
+  const tcfg = runConfig(located.paths);
+  const spec = inputSpec(data);
+  const model = buildModel(tcfg.model, spec, createRng(tcfg.seed), 'teacher', { quant: tcfg.quant });
+  const ck = readCheckpoint(located.checkpoint);
+  loadModelTensors(model, ck.weights, located.checkpoint);
+  for (const t of [...ck.weights.values(), ...ck.optimizer.values(), ...(ck.twin?.values() ?? [])]) t.dispose();
+  return { model, timesteps: tcfg.model.timesteps };
 }
 
 /** A run folder's config.yaml, validated (with optional --set overrides). */
@@ -78,6 +110,11 @@ export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
   if (paths && existsSync(join(paths.checkpoints, 'last'))) resume = readCheckpoint(join(paths.checkpoints, 'last'));
   const data = await loadDataset(cfg.data, cfg.seed);
   const model = modelFor(cfg, data);
+  const partners = {
+    twin: cfg.loss.mode === 'tna' ? twinFor(cfg, data) : undefined,
+    teacher: cfg.loss.mode === 'kd' ? teacherFor(cfg, data, req.runsDir) : undefined,
+  };
+  const objective = createObjective(cfg.loss, model, partners);
   if (!paths) paths = createRunFolder(req.runsDir, cfg.name);
   writeFileAtomic(paths.config, configToYaml(cfg));
   const logger = runLogger(paths.log);
@@ -115,6 +152,7 @@ export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
       logger,
       reporter: req.reporter,
       resume,
+      objective,
       shouldStop: req.shouldStop,
       summaryExtra: { backend: backend.name, run: paths.dir },
     });
@@ -136,6 +174,8 @@ export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
     throw e;
   } finally {
     model.dispose();
+    partners.twin?.model.dispose();
+    partners.teacher?.model.dispose();
     logger.flush();
   }
 }

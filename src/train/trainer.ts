@@ -13,7 +13,8 @@ import type { Config } from '../config/schema.js';
 import type { DatasetSplits } from '../data/types.js';
 import { batchCount, batches } from '../data/loader.js';
 import type { SpikingModel } from '../models/types.js';
-import { crossEntropy } from '../losses/crossEntropy.js';
+import { createObjective, type Objective } from '../losses/objective.js';
+import { quantReport } from '../quant/report.js';
 import { createRng, restoreRng, type Rng } from '../util/rng.js';
 import type { RunPaths } from '../runs/runFolder.js';
 import { writeJson } from '../runs/runFolder.js';
@@ -22,6 +23,7 @@ import { pointLink, pruneCheckpoints, writeCheckpoint, type CheckpointData } fro
 import { createOptimizer } from './optimizer.js';
 import { learningRate } from './schedule.js';
 import { evaluate, type EvalResult } from './evaluate.js';
+import { estimateEnergy, type EnergyEstimate } from './energy.js';
 
 /** What a user interface sees of training (a progress bar, or nothing). */
 export interface Reporter {
@@ -41,7 +43,7 @@ export interface TrainState {
   /** Batches of epoch `epoch + 1` already done (non-zero only in a mid-epoch checkpoint). */
   batch: number;
   /** Running sums of the partial epoch, so its metrics row comes out as if uninterrupted. */
-  partial: { lossSum: number; correct: number; seen: number };
+  partial: { lossSum: number; correct: number; seen: number; terms?: Record<string, number>; twinCorrect?: number };
   bestAccuracy: number;
   bestEpoch: number;
   /** Seconds spent training, summed over resumed sessions. */
@@ -55,6 +57,8 @@ export interface TrainOptions {
   model: SpikingModel;
   logger: Logger;
   reporter?: Reporter;
+  /** What is minimised (plain CE when absent); its twin/teacher come built. */
+  objective?: Objective;
   /** A checkpoint to continue from. */
   resume?: CheckpointData;
   /** Polled between steps; true stops after the current step with a checkpoint. */
@@ -108,9 +112,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   if (stepsPerEpoch === 0) {
     throw new Error(`data.batchSize ${bs} is larger than the training split (${data.train.count} images)`);
   }
-  const opt = createOptimizer(cfg.train.optimizer, model.params);
-  const keyOf = new Map<string, string>([...model.params].map(([k, v]) => [v.name, k]));
-  const vars = [...model.params.values()];
+  const objective = o.objective ?? createObjective({ ...cfg.loss, mode: 'plain' }, model, {});
+  const twin = objective.twin;
+  const opt = createOptimizer(cfg.train.optimizer, objective.params);
+  const keyOf = new Map<string, string>([...objective.params].map(([k, v]) => [v.name, k]));
+  const vars = [...objective.params.values()];
 
   let state: TrainState = {
     epoch: 0,
@@ -125,6 +131,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   let rows: MetricsRow[] = [];
   if (o.resume) {
     loadModelTensors(model, o.resume.weights, 'checkpoint');
+    if (twin) {
+      if (!o.resume.twin) throw new Error('the checkpoint has no twin network to resume TNA training with');
+      loadModelTensors(twin.model, o.resume.twin, 'checkpoint twin');
+    }
     const s = o.resume.state as unknown as TrainState;
     opt.load(s.step, o.resume.optimizer);
     state = { ...s, partial: { ...s.partial } };
@@ -132,7 +142,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     logger.info({ epoch: s.epoch, step: s.step }, 'resumed');
   }
 
-  const summary = (status: string, ev: EvalResult | null): void =>
+  const summary = (status: string, ev: EvalResult | null): void => {
+    const q = quantReport(model);
     writeJson(paths.summary, {
       status,
       name: cfg.name,
@@ -147,14 +158,23 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       meanFiringRate: ev?.meanFiringRate ?? null,
       parameters: [...model.params.values()].reduce((n, v) => n + v.size, 0),
       trainSeconds: state.seconds,
+      lossMode: objective.mode,
+      bits: cfg.quant.bits,
+      modelSizeBits: q.modelSizeBits,
+      floatSizeBits: q.floatSizeBits,
+      quantLayers: q.layers,
+      energy: ev ? energyOf(ev) : null,
       updated: new Date().toISOString(),
       ...o.summaryExtra,
     });
+  };
+  const energyOf = (ev: EvalResult): EnergyEstimate => estimateEnergy(model, ev.firingRates, T);
 
   const saveCheckpoint = (tag: string, best: boolean): void => {
     const optState = opt.state();
     writeCheckpoint(paths.checkpoints, tag, {
       weights: modelTensors(model),
+      twin: twin ? modelTensors(twin.model) : undefined,
       optimizer: optState.tensors,
       state: { ...state, config: cfg.name },
     });
@@ -173,6 +193,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const t0 = performance.now();
     reporter.epochStart(epoch + 1, cfg.train.epochs, stepsPerEpoch);
     let { lossSum, correct, seen } = state.partial;
+    const termSums: Record<string, number> = { ...(state.partial.terms ?? {}) };
+    let twinCorrect = state.partial.twinCorrect ?? 0;
     const skip = state.batch;
     const seenAtStart = seen;
     let lr = 0;
@@ -193,24 +215,33 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         continue;
       }
       lr = learningRate(cfg.train.schedule, cfg.train.optimizer.lr, state.step, stepsPerEpoch, cfg.train.epochs);
-      const [loss, hits] = tf.tidy(() => {
+      const [loss, hits, twinHits, terms] = tf.tidy(() => {
         const x = tf.tensor4d(batch.x, [batch.size, H, W, C]);
         const y = tf.tensor1d(batch.y, 'int32');
-        let logits: tf.Tensor2D | null = null;
+        type Kept = { logits: tf.Tensor2D; twinLogits: tf.Tensor2D | null; terms: Record<string, tf.Scalar> };
+        let kept: Kept | null = null;
         const { value, grads } = tf.variableGrads(() => {
-          const z = model.forward(x, { training: true, timesteps: T });
-          logits = tf.keep(z);
-          return crossEntropy(z, y);
+          const out = objective.step(x, y, { training: true, timesteps: T, noiseSeed: (cfg.seed * 1000003 + state.step) >>> 0 });
+          kept = {
+            logits: tf.keep(out.logits),
+            twinLogits: out.twinLogits ? tf.keep(out.twinLogits) : null,
+            terms: Object.fromEntries(Object.entries(out.terms).map(([k, t]) => [k, tf.keep(t)])),
+          };
+          return out.total;
         }, vars);
+        const k = kept as unknown as Kept;
         let byKey = new Map<string, tf.Tensor>();
         for (const [name, g] of Object.entries(grads)) byKey.set(keyOf.get(name) ?? name, g);
         if (cfg.train.gradClip !== null) byKey = globalNormClip(byKey, cfg.train.gradClip);
         const l = value.dataSync()[0];
         if (!Number.isFinite(l)) throw new Error(`loss is ${l} at epoch ${epoch + 1}, step ${state.step + 1}`);
         opt.step(byKey, lr);
-        const h = tf.sum(tf.cast(tf.equal(tf.argMax(logits as unknown as tf.Tensor2D, 1), y), 'float32'));
-        return [l, h.dataSync()[0]];
+        const hitsOf = (z: tf.Tensor2D): number => tf.sum(tf.cast(tf.equal(tf.argMax(z, 1), y), 'float32')).dataSync()[0];
+        const termValues = Object.fromEntries(Object.entries(k.terms).map(([n, t]) => [n, t.dataSync()[0]]));
+        return [l, hitsOf(k.logits), k.twinLogits ? hitsOf(k.twinLogits) : 0, termValues] as const;
       });
+      for (const [n, v] of Object.entries(terms)) termSums[n] = (termSums[n] ?? 0) + v * batch.size;
+      twinCorrect += twinHits;
       state.step += 1;
       b += 1;
       // Let the event loop run between steps, so SIGINT/SIGTERM handlers can ask us to stop.
@@ -229,7 +260,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       // A mid-epoch checkpoint: the RNG state stays that of the epoch's start, so a resume
       // regenerates the same order and skips the batches already done.
       state.batch = b;
-      state.partial = { lossSum, correct, seen };
+      state.partial = { lossSum, correct, seen, terms: termSums, twinCorrect };
       state.seconds += (performance.now() - t0) / 1000;
       const tag = `epoch-${String(epoch + 1).padStart(4, '0')}-batch-${String(b).padStart(6, '0')}`;
       saveCheckpoint(tag, false);
@@ -243,6 +274,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       ? evaluate(model, data.test, { timesteps: T, batchSize: cfg.data.testBatchSize, mean: data.mean, std: data.std })
       : null;
     if (ev) lastEval = ev;
+    const twinEv =
+      doEval && twin
+        ? evaluate(twin.model, data.test, { timesteps: twin.timesteps, batchSize: cfg.data.testBatchSize, mean: data.mean, std: data.std })
+        : null;
     state.epoch = epoch + 1;
     state.rng = rng.state();
     state.batch = 0;
@@ -262,6 +297,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       test_loss: ev ? ev.loss : '',
       test_acc: ev ? ev.accuracy : '',
       firing_rate: ev ? ev.meanFiringRate : '',
+      ...Object.fromEntries(Object.entries(termSums).map(([n, v]) => [n, v / seen])),
+      ...(twin ? { twin_train_acc: twinCorrect / seen, twin_test_acc: twinEv ? twinEv.accuracy : '' } : {}),
       train_img_per_s: (seen - seenAtStart) / trainSeconds,
       epoch_seconds: (performance.now() - t0) / 1000,
     };
