@@ -25,6 +25,7 @@ import {
   toText,
 } from '../runs/compare.js';
 import { readMetrics } from '../runs/metrics.js';
+import { groupOverSeeds, groupsToMarkdown } from '../runs/aggregate.js';
 import { findRun, readJson } from '../runs/runFolder.js';
 import { validateConfig } from '../config/load.js';
 import { isSweepFolder } from '../sweep/manifest.js';
@@ -152,10 +153,24 @@ async function plotsAction(targets: string[], f: { runsDir: string; quiet?: bool
   }
 }
 
+function aggregateAction(targets: string[], f: { runsDir: string; json?: boolean }): void {
+  const { refs, firstKeys } = resolveTargets(targets, f.runsDir);
+  const { rows, keys } = buildRows(refs, firstKeys);
+  const g = groupOverSeeds(rows, keys);
+  process.stdout.write(f.json ? `${JSON.stringify(g, null, 2)}\n` : groupsToMarkdown(g));
+}
+
 export function runsCommand(program: Command): void {
   const runs = program.command('runs').description('tables and plots across run folders and sweeps');
   tableCommand(runs, 'list', 'one row per run: status, varied config keys, accuracy, epochs, time (default)', true);
   tableCommand(runs, 'compare', 'like list, with bits, parameters, model size, firing rate, SOP and energy');
+  runs
+    .command('aggregate')
+    .description('group runs over seeds: mean ± std of accuracy per combination of the other varied keys (Markdown)')
+    .argument('[runs...]', 'runs, sweeps, or folders of runs (default: all in --runs-dir)')
+    .option('--runs-dir <dir>', 'folder that holds run folders', 'runs')
+    .option('--json', 'the groups as JSON instead of a Markdown table')
+    .action(aggregateAction);
   runs
     .command('show')
     .description('one run in detail: summary, config changes, firing rates, metrics per epoch')

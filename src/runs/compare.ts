@@ -11,7 +11,7 @@ import { UserError } from '../util/errors.js';
 import { findRun, isRunFolder, listRunFolders } from './runFolder.js';
 import { isSweepFolder, locateRun, readManifest, type SweepManifest } from '../sweep/manifest.js';
 
-type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
+export type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 
 /** What a row is made from: a run folder, or a sweep run that has no folder yet. */
 export interface RunRef {
