@@ -63,3 +63,18 @@ test('ternary TNA: loss terms and twin accuracy in metrics, twin saved beside th
   assert.equal(r.code, 0, r.stderr);
   assert.equal(readMetrics(join(tna.run, 'metrics.csv')).length, 3);
 });
+
+test('bad loss/quant input: no teacher, a teacher of another shape, bits outside {1,2,4,8,32}', () => {
+  const bad = (sets: string[], re: RegExp): void => {
+    const r = runCli(['train', '--config', fixture('synthetic.yaml'), '--runs-dir', runs, ...sets.flatMap((s) => ['--set', s])]);
+    assert.equal(r.code, 2, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], re);
+  };
+  bad(['loss.mode=kd'], /loss\.kd\.teacher: loss\.mode kd needs a teacher/);
+  const teacher = train('name=wide', 'data.synthetic.classes=5', 'train.epochs=1');
+  bad(['loss.mode=kd', `loss.kd.teacher=${teacher.run}`], /loss\.kd\.teacher: the teacher was trained on 12×12×1 images, 5 classes; this run has 12×12×1 images, 4 classes/);
+  bad(['quant.bits=3'], /quant\.bits: must be one of 32, 8, 4, 2, 1/);
+  bad(['loss.tna.twin.bits=16'], /loss\.tna\.twin\.bits: must be one of/);
+});

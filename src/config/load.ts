@@ -81,6 +81,10 @@ export function formatIssue(issue: z.core.$ZodIssue, source: string): string {
   let msg = issue.message;
   if (issue.code === 'invalid_value' && 'values' in issue) {
     msg = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  } else if (issue.code === 'invalid_union') {
+    // A union of literals (e.g. quant.bits): list the allowed values.
+    const values = issue.errors.flat().flatMap((e) => (e.code === 'invalid_value' ? e.values : []));
+    if (values.length > 0) msg = `must be one of ${values.map((v) => JSON.stringify(v)).join(', ')}`;
   } else if (issue.code === 'invalid_type') {
     msg = msg.replace(/^Invalid input: /, '');
   }

@@ -6,11 +6,25 @@
  *   weights.bin     the model's parameters and buffers (float32, tfjs weight encoding)
  *   optimizer.json  + optimizer.bin: the optimizer's state, same encoding
  *   state.json      epoch, step, RNG state, best accuracy so far, anything else to resume
- *   checksums.json  sha256 of each file above, written last
+ *   checksums.json  sha256 and size of each file above, written last
  *
  * The folder is filled under a temporary name and renamed into place when complete, so a
  * crash leaves either a whole checkpoint or none. Loading verifies every checksum and names
- * the file that does not match.
+ * the file that does not match (or is truncated, or missing).
+ *
+ * Links: `last` is the newest checkpoint, `prev` the one `last` pointed to before it (kept
+ * so that a damaged `last` still leaves a good checkpoint to resume from), `best` the one
+ * with the best test accuracy. When `last` moves, `prev` is switched first, so at every
+ * instant both name complete checkpoints. Pruning keeps the folders of these three links
+ * (and `corrupt-*` folders set aside by a resume) and removes everything else.
+ *
+ * Resuming (`readResumeCheckpoint`) tries `last`, then `prev`, then `best`: the first that
+ * verifies is used; if it is not `last`, the damaged folders are renamed `corrupt-<tag>`, the
+ * links are repaired and a one-line warning says what happened. If none verifies, it refuses
+ * with a UserError naming each damaged file.
+ *
+ * A write that fails (disk full, unwritable folder) removes the partial folder, leaves the
+ * links as they were, and throws one line that says which checkpoint is still intact.
  */
 import * as tf from '@tensorflow/tfjs';
 import { createHash, randomBytes } from 'node:crypto';
@@ -27,7 +41,8 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
-import { fsyncDir, writeFileAtomic } from './atomic.js';
+import { checkpointPause } from '../util/testHooks.js';
+import { fsyncDir, WRITE_FAILURE_CODES, writeError, writeFault, writeFileAtomic } from './atomic.js';
 
 export interface CheckpointData {
   weights: Map<string, tf.Tensor>;
@@ -71,13 +86,46 @@ function decode(bin: Uint8Array, specs: tf.io.WeightsManifestEntry[], file: stri
   return out;
 }
 
+/** Where a link of `checkpoints/` points (a sibling folder name), or null if it is not a link. */
+export function linkTarget(checkpointsDir: string, link: string): string | null {
+  try {
+    const p = join(checkpointsDir, link);
+    return lstatSync(p).isSymbolicLink() ? readlinkSync(p) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A clause naming the checkpoint a failed run keeps: `checkpoints/last (epoch-0002) is intact`. */
+export function lastCheckpointNote(checkpointsDir: string): string {
+  const last = linkTarget(checkpointsDir, 'last');
+  return last ? `the previous checkpoint, checkpoints/last (${last}), is intact` : 'no checkpoint had been written yet';
+}
+
+/**
+ * For an error from a failed write (ENOSPC, EACCES, ...): the same error with a note on which
+ * checkpoint is intact, unless it already has one. Other errors are returned as they are.
+ */
+export function annotateWriteFailure(e: unknown, checkpointsDir: string): unknown {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  if (!(e instanceof Error) || !code || !WRITE_FAILURE_CODES.includes(code) || /checkpoint/.test(e.message)) return e;
+  const err = new Error(`${e.message}; ${lastCheckpointNote(checkpointsDir)}`, { cause: e }) as NodeJS.ErrnoException;
+  err.code = code;
+  return err;
+}
+
 /** Writes a checkpoint folder `checkpoints/<tag>` atomically and returns its path. */
 export function writeCheckpoint(checkpointsDir: string, tag: string, data: CheckpointData): string {
-  mkdirSync(checkpointsDir, { recursive: true });
   const final = join(checkpointsDir, tag);
   const tmp = join(checkpointsDir, `.tmp-${tag}-${randomBytes(4).toString('hex')}`);
-  mkdirSync(tmp);
   try {
+    try {
+      writeFault(tmp, 'mkdir');
+      mkdirSync(checkpointsDir, { recursive: true });
+      mkdirSync(tmp);
+    } catch (e) {
+      throw writeError(tmp, e);
+    }
     const files: Record<string, Uint8Array> = {};
     const w = encode(data.weights);
     files['weights.bin'] = w.bin;
@@ -100,68 +148,144 @@ export function writeCheckpoint(checkpointsDir: string, tag: string, data: Check
     );
     files['state.json'] = Buffer.from(JSON.stringify(data.state, null, 1));
     const sums: Record<string, string> = {};
-    for (const [name, bytes] of Object.entries(files)) {
-      writeFileAtomic(join(tmp, name), bytes);
-      sums[name] = sha256(bytes);
+    const bytes: Record<string, number> = {};
+    for (const [name, content] of Object.entries(files)) {
+      writeFileAtomic(join(tmp, name), content);
+      sums[name] = sha256(content);
+      bytes[name] = content.byteLength;
+      checkpointPause(tag, `wrote ${name}`);
     }
-    writeFileAtomic(join(tmp, 'checksums.json'), JSON.stringify({ sha256: sums }, null, 1));
+    writeFileAtomic(join(tmp, 'checksums.json'), JSON.stringify({ sha256: sums, bytes }, null, 1));
+    checkpointPause(tag, 'wrote checksums.json');
     fsyncDir(tmp);
-    if (existsSync(final)) rmSync(final, { recursive: true, force: true });
-    renameSync(tmp, final);
+    try {
+      writeFault(final, 'rename');
+      // A folder of the same name is a leftover nothing links to (written just before a crash,
+      // before `last` was switched): move it aside, then put the new one in its place.
+      const old = existsSync(final) ? join(checkpointsDir, `.old-${tag}-${randomBytes(4).toString('hex')}`) : null;
+      if (old) renameSync(final, old);
+      renameSync(tmp, final);
+      if (old) rmSync(old, { recursive: true, force: true });
+    } catch (e) {
+      throw writeError(final, e);
+    }
     fsyncDir(checkpointsDir);
+    checkpointPause(tag, 'renamed');
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    const err = new Error(`could not write checkpoint ${tag}: ${(e as Error).message}; ${lastCheckpointNote(checkpointsDir)}`, {
+      cause: e,
+    }) as NodeJS.ErrnoException;
+    if (code) err.code = code;
+    throw err;
   }
   return final;
 }
 
-/** Points `checkpoints/<link>` (last, best) at `target` (a sibling folder name), atomically. */
-export function pointLink(checkpointsDir: string, link: string, target: string): void {
+/** Points `checkpoints/<link>` at `target` (a sibling folder name) by an atomic rename; no `prev` bookkeeping. */
+function switchLink(checkpointsDir: string, link: string, target: string): void {
   const tmp = join(checkpointsDir, `.${link}-${randomBytes(4).toString('hex')}`);
-  symlinkSync(target, tmp);
-  renameSync(tmp, join(checkpointsDir, link));
+  try {
+    writeFault(join(checkpointsDir, link), 'symlink');
+    symlinkSync(target, tmp);
+    renameSync(tmp, join(checkpointsDir, link));
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    const err = new Error(
+      `could not point checkpoints/${link} at ${target}: ${writeError(join(checkpointsDir, link), e).message}; ${lastCheckpointNote(checkpointsDir)}`,
+      { cause: e },
+    ) as NodeJS.ErrnoException;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code) err.code = code;
+    throw err;
+  }
   fsyncDir(checkpointsDir);
 }
 
-/** Removes checkpoint folders that neither `last` nor `best` points to, and stale temporaries. */
-export function pruneCheckpoints(checkpointsDir: string): void {
-  const keep = new Set<string>();
-  for (const link of ['last', 'best']) {
-    const p = join(checkpointsDir, link);
-    try {
-      if (lstatSync(p).isSymbolicLink()) keep.add(readlinkSync(p));
-    } catch {
-      // not there yet
+/**
+ * Points `checkpoints/<link>` (last, best) at `target` (a sibling folder name), atomically.
+ * Moving `last` first points `prev` at the checkpoint `last` held, so the one before is kept.
+ */
+export function pointLink(checkpointsDir: string, link: string, target: string): void {
+  if (link === 'last') {
+    const current = linkTarget(checkpointsDir, 'last');
+    if (current !== null && current !== target && existsSync(join(checkpointsDir, current))) {
+      switchLink(checkpointsDir, 'prev', current);
+      checkpointPause(target, 'prev');
     }
   }
+  switchLink(checkpointsDir, link, target);
+}
+
+const LINKS = ['last', 'prev', 'best'] as const;
+
+/** Removes checkpoint folders that no link (last, prev, best) points to, and stale temporaries. */
+export function pruneCheckpoints(checkpointsDir: string): void {
+  const keep = new Set<string>();
+  for (const link of LINKS) {
+    const t = linkTarget(checkpointsDir, link);
+    if (t !== null) keep.add(t);
+  }
   for (const name of readdirSync(checkpointsDir)) {
-    if (name === 'last' || name === 'best' || keep.has(name)) continue;
+    if ((LINKS as readonly string[]).includes(name) || keep.has(name) || name.startsWith('corrupt-')) continue;
     rmSync(join(checkpointsDir, name), { recursive: true, force: true });
   }
 }
 
-/** Checks every file of a checkpoint against checksums.json; throws a UserError naming the first bad one. */
+/** Files every checkpoint has; checksums.json must cover them. */
+const REQUIRED = ['model.json', 'weights.bin', 'state.json'];
+
+/**
+ * Checks every file of a checkpoint against checksums.json (size, then sha256); throws a
+ * UserError of one line naming the first bad file and what is wrong with it.
+ */
 export function verifyCheckpoint(dir: string): void {
   const sumsFile = join(dir, 'checksums.json');
-  if (!existsSync(sumsFile)) throw new UserError(`${dir}: not a checkpoint (no checksums.json)`);
-  let sums: Record<string, string>;
+  if (!existsSync(sumsFile)) throw new UserError(`${sumsFile}: missing, so the checkpoint cannot be verified`);
+  let sums: Record<string, unknown>;
+  let sizes: Record<string, unknown> = {};
   try {
-    sums = (JSON.parse(readFileSync(sumsFile, 'utf8')) as { sha256: Record<string, string> }).sha256;
+    const parsed = JSON.parse(readFileSync(sumsFile, 'utf8')) as { sha256?: unknown; bytes?: unknown };
+    if (typeof parsed.sha256 !== 'object' || parsed.sha256 === null) throw new Error('no sha256 table');
+    sums = parsed.sha256 as Record<string, unknown>;
+    if (typeof parsed.bytes === 'object' && parsed.bytes !== null) sizes = parsed.bytes as Record<string, unknown>;
   } catch {
-    throw new UserError(`${sumsFile}: unreadable checksum file`);
+    throw new UserError(`${sumsFile}: unreadable checksum file (truncated or altered)`);
+  }
+  for (const name of REQUIRED) {
+    if (typeof sums[name] !== 'string') throw new UserError(`${sumsFile}: has no checksum for ${name} (altered?)`);
   }
   for (const [name, expected] of Object.entries(sums)) {
     const p = join(dir, name);
+    if (name.includes('/') || name.includes('\\') || name.startsWith('.')) throw new UserError(`${sumsFile}: bad file name ${JSON.stringify(name)}`);
     if (!existsSync(p)) throw new UserError(`${p}: missing from checkpoint`);
-    if (sha256(readFileSync(p)) !== expected) throw new UserError(`${p}: checksum mismatch (file is corrupt or was altered)`);
+    const content = readFileSync(p);
+    const size = sizes[name];
+    if (typeof size === 'number' && content.byteLength !== size) {
+      throw new UserError(
+        content.byteLength < size
+          ? `${p}: truncated (${content.byteLength} of ${size} bytes)`
+          : `${p}: longer than written (${content.byteLength} bytes, expected ${size})`,
+      );
+    }
+    if (sha256(content) !== expected) throw new UserError(`${p}: checksum mismatch (file is corrupt or was altered)`);
+  }
+}
+
+function readJsonFile(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UserError(`${file}: unreadable (${(e as Error).message.split('\n')[0]})`);
   }
 }
 
 function readManifest(dir: string, json: string): Map<string, tf.Tensor> {
   const file = join(dir, json);
-  const m = JSON.parse(readFileSync(file, 'utf8')) as { weightsManifest: tf.io.WeightsManifestConfig };
-  const group = m.weightsManifest[0];
+  const m = readJsonFile(file) as { weightsManifest?: tf.io.WeightsManifestConfig };
+  const group = m.weightsManifest?.[0];
+  if (!group || !Array.isArray(group.paths) || !Array.isArray(group.weights)) throw new UserError(`${file}: not a weights manifest`);
   const binFile = join(dir, group.paths[0]);
   return decode(readFileSync(binFile), group.weights, binFile);
 }
@@ -175,6 +299,69 @@ export function readCheckpoint(dir: string): CheckpointData {
     weights: readManifest(abs, 'model.json'),
     optimizer: existsSync(join(abs, 'optimizer.json')) ? readManifest(abs, 'optimizer.json') : new Map(),
     twin: existsSync(join(abs, 'twin.json')) ? readManifest(abs, 'twin.json') : undefined,
-    state: JSON.parse(readFileSync(join(abs, 'state.json'), 'utf8')) as Record<string, unknown>,
+    state: readJsonFile(join(abs, 'state.json')) as Record<string, unknown>,
   };
+}
+
+export interface ResumePoint {
+  data: CheckpointData;
+  /** The checkpoint folder used. */
+  dir: string;
+  /** The link it was found by. */
+  link: (typeof LINKS)[number];
+  /** One line for the user when `last` was damaged and an earlier checkpoint is used. */
+  warning: string | null;
+}
+
+/**
+ * The checkpoint to resume a run from: `last` if it verifies, else `prev`, else `best` (with
+ * the damaged folders renamed `corrupt-<tag>`, the links repaired, and a warning). Undefined
+ * when the run has no checkpoint yet; a UserError when it has some but none is good. Call it
+ * only while holding the run's lock: it changes the links.
+ */
+export function readResumeCheckpoint(checkpointsDir: string): ResumePoint | undefined {
+  const found = LINKS.map((link) => ({ link, target: linkTarget(checkpointsDir, link) }));
+  if (found.every((f) => f.target === null)) return undefined;
+  const problems: string[] = [];
+  const bad = new Set<string>();
+  const tried = new Set<string>();
+  for (const { link, target } of found) {
+    if (target === null) {
+      if (link === 'last') problems.push('checkpoints/last: missing');
+      continue;
+    }
+    if (tried.has(target)) continue;
+    const dir = join(checkpointsDir, target);
+    let data: CheckpointData;
+    try {
+      data = readCheckpoint(dir);
+    } catch (e) {
+      const msg = (e as Error).message.split('\n')[0];
+      tried.add(target);
+      bad.add(target);
+      problems.push(`checkpoints/${link} (${target}): ${msg}`);
+      continue;
+    }
+    if (problems.length === 0) return { data, dir, link, warning: null };
+    // Repair: set the damaged folders aside, point last at the good one, drop links to bad ones.
+    const moved: string[] = [];
+    for (const t of bad) {
+      const from = join(checkpointsDir, t);
+      if (!existsSync(from)) continue;
+      let to = `corrupt-${t}`;
+      if (existsSync(join(checkpointsDir, to))) to = `${to}-${randomBytes(3).toString('hex')}`;
+      renameSync(from, join(checkpointsDir, to));
+      moved.push(`checkpoints/${to}`);
+    }
+    switchLink(checkpointsDir, 'last', target);
+    for (const l of ['prev', 'best'] as const) {
+      const t = linkTarget(checkpointsDir, l);
+      if (t !== null && bad.has(t)) rmSync(join(checkpointsDir, l), { force: true });
+    }
+    const aside = moved.length > 0 ? `; the damaged folder is kept as ${moved.join(', ')}` : '';
+    return { data, dir, link, warning: `${problems.join('; ')}; resuming from checkpoints/${link} (${target})${aside}` };
+  }
+  throw new UserError(
+    `${checkpointsDir}: no good checkpoint to resume from: ${problems.join('; ')}; remove the checkpoints folder to train the run from the start`,
+  );
 }

@@ -10,10 +10,12 @@ import { applySet, configToYaml, parseYaml, validateConfig } from '../config/loa
 import type { Config } from '../config/schema.js';
 import { initBackend, type BackendInfo } from '../engine/backend.js';
 import { loadDataset } from '../data/registry.js';
+import { datasetInput } from '../data/shapes.js';
 import type { DatasetSplits } from '../data/types.js';
 import { buildModel, type SpikingModel } from '../models/index.js';
-import { createRunFolder, findRun, readJson, writeJson, type RunPaths } from '../runs/runFolder.js';
-import { readCheckpoint, type CheckpointData } from '../runs/checkpoint.js';
+import { claimRunForResume, createRunFolder, readJson, unlockRun, writeJson, type RunPaths } from '../runs/runFolder.js';
+import { annotateWriteFailure, readCheckpoint, readResumeCheckpoint, type CheckpointData } from '../runs/checkpoint.js';
+import { batchCount } from '../data/loader.js';
 import { runLogger } from '../runs/logger.js';
 import { createRng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
@@ -77,6 +79,12 @@ export function teacherFor(cfg: Config, data: DatasetSplits, runsDir: string): P
   }
   const tcfg = runConfig(located.paths);
   const spec = inputSpec(data);
+  const t = datasetInput(tcfg.data);
+  if (t.height !== spec.height || t.width !== spec.width || t.channels !== spec.channels || t.numClasses !== spec.numClasses) {
+    const d = (x: { height: number; width: number; channels: number; numClasses: number }): string =>
+      `${x.height}×${x.width}×${x.channels} images, ${x.numClasses} classes`;
+    throw new UserError(`loss.kd.teacher: the teacher was trained on ${d(t)}; this run has ${d(spec)}`);
+  }
   const model = buildModel(tcfg.model, spec, createRng(tcfg.seed), 'teacher', { quant: tcfg.quant });
   const ck = readCheckpoint(located.checkpoint);
   loadModelTensors(model, ck.weights, located.checkpoint);
@@ -99,7 +107,7 @@ export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
   let paths: RunPaths | null = null;
   let resume: CheckpointData | undefined;
   if (req.resume) {
-    paths = findRun(req.resume, req.runsDir, req.config?.name);
+    paths = claimRunForResume(req.resume, req.runsDir, req.config?.name); // takes the run's .lock
     cfg = runConfig(paths, req.sets);
   } else {
     if (!req.config) throw new UserError('snn train needs --config FILE (or --resume RUN)');
@@ -107,8 +115,16 @@ export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
   }
   const backend = await initBackend(req.backend ?? cfg.backend);
   // Tensors can only be made once a backend is up.
-  if (paths && existsSync(join(paths.checkpoints, 'last'))) resume = readCheckpoint(join(paths.checkpoints, 'last'));
+  if (paths) {
+    // last, else prev or best with a one-line warning, else a UserError naming the damaged files
+    const found = readResumeCheckpoint(paths.checkpoints);
+    if (found?.warning) process.stderr.write(`snn: warning: ${found.warning}\n`);
+    resume = found?.data;
+  }
   const data = await loadDataset(cfg.data, cfg.seed);
+  if (batchCount(data.train.count, cfg.data.batchSize, true) === 0) {
+    throw new UserError(`data.batchSize: ${cfg.data.batchSize} is larger than the training split (${data.train.count} images)`);
+  }
   const model = modelFor(cfg, data);
   const partners = {
     twin: cfg.loss.mode === 'tna' ? twinFor(cfg, data) : undefined,
@@ -164,12 +180,17 @@ export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
       logger.warn({ err: e }, 'plots failed');
     }
     return { ...result, paths, backend, config: cfg };
-  } catch (e) {
+  } catch (e0) {
+    const e = annotateWriteFailure(e0, paths.checkpoints); // a failed write says which checkpoint is intact
     logger.error({ err: e }, 'failed');
     const summaryPath = paths.summary;
-    if (existsSync(summaryPath)) {
-      const s = readJson<Record<string, unknown>>(summaryPath);
-      writeJson(summaryPath, { ...s, status: 'failed', error: (e as Error).message });
+    try {
+      if (existsSync(summaryPath)) {
+        const s = readJson<Record<string, unknown>>(summaryPath);
+        writeJson(summaryPath, { ...s, status: 'failed', error: (e as Error).message });
+      }
+    } catch {
+      // the disk may be full: the error itself still reaches the user
     }
     throw e;
   } finally {
@@ -177,5 +198,6 @@ export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
     partners.twin?.model.dispose();
     partners.teacher?.model.dispose();
     logger.flush();
+    unlockRun(paths.dir);
   }
 }
