@@ -28,6 +28,13 @@ export const CaseSpecSchema = z.strictObject({
   /** Timed steps; the reported figure is their median. */
   steps: posInt,
   seed: z.number().int().nonnegative(),
+  /** Measure forward passes too (false in the memory sweep, which needs the training peak only). */
+  measureForward: z.boolean().default(true),
+  /**
+   * When the first warm-up step of a phase takes longer than this, the rest of the warm-up is
+   * dropped and at most 3 steps are timed (the --full grid and the memory sweep; null: never).
+   */
+  slowStepSeconds: z.number().positive().nullable().default(null),
 });
 export type CaseSpec = z.infer<typeof CaseSpecSchema>;
 
@@ -44,6 +51,19 @@ export const MODEL_DEFAULTS: Record<BenchModel, { input: InputShape; batch: numb
 
 export const BASELINE = { model: 'reference', timesteps: 4, batch: 32 } as const;
 
+/** The grid of issue 6 (`--full`): every model × T × batch below. */
+export const FULL_GRID = {
+  models: ['reference', 'tiny', 'resnet19'] as BenchModel[],
+  timesteps: [1, 2, 4, 8],
+  batches: [32, 128],
+};
+
+/** The memory-versus-T sweep (`--memory-sweep`): resnet19 at batch 32, T = 1, 2, 4, 8. */
+export const MEMORY_SWEEP = { models: ['resnet19'] as BenchModel[], timesteps: [1, 2, 4, 8], batches: [32] };
+
+/** The interpreter the PyTorch reference runs on (Debian's python3-torch). */
+export const TORCH_PYTHON = '/usr/bin/python3';
+
 export interface BenchOptions {
   models: BenchModel[] | null;
   timesteps: number[] | null;
@@ -54,6 +74,16 @@ export interface BenchOptions {
   quick: boolean;
   baseline: boolean;
   seed: number;
+  /** Run the issue's whole grid (FULL_GRID), with per-step time caps. */
+  full: boolean;
+  /** Peak RSS against T instead of the throughput table (MEMORY_SWEEP unless --models etc.). */
+  memorySweep: boolean;
+  /** Run the PyTorch reference next to every case (when /usr/bin/python3 has torch). */
+  torch: boolean;
+  /** Thread counts the PyTorch reference runs with, one fresh process each. */
+  torchThreads: number[] | null;
+  /** --full: skip a case whose predicted training step (from smaller ones) exceeds this. */
+  maxStepSeconds: number;
   /** A single case to run in this process (the child side of bench.ts). */
   caseJson: string | null;
   help: boolean;
@@ -70,7 +100,17 @@ export const USAGE = `usage: node dist/bench/bench.js [options]
   --quick          1 warm-up and 2 timed steps: a smoke test, not a measurement
   --no-baseline    leave out the reference CNN at T=4 batch 32 (included otherwise)
   --seed N         seed of weights and inputs (default 1)
-Inputs: reference, resnet19, resnet20 32×32×3; tiny 28×28×1; 10 classes. One child process per case.`;
+  --full           the issue-6 grid: ${FULL_GRID.models.join(',')} × T ${FULL_GRID.timesteps.join(',')} × batch ${FULL_GRID.batches.join(',')}
+                   (cases run cheapest first; one whose training step is predicted from the
+                   smaller ones to exceed --max-step-seconds is skipped, and so is one at least as
+                   large as a case that failed; a step slower than 20 s cuts the steps to 1 + 3)
+  --max-step-seconds N   the --full cap (default 120)
+  --memory-sweep   peak RSS against T: resnet19, batch 32, T ${MEMORY_SWEEP.timesteps.join(',')} (--models, --batch,
+                   --timesteps override); 1 untimed + 1 timed training step per point, no forward
+  --no-torch       leave out the PyTorch reference
+  --torch-threads a,b   thread counts of the PyTorch reference (default 1,2; the memory sweep 1)
+Inputs: reference, resnet19, resnet20 32×32×3; tiny 28×28×1; 10 classes. One child process per case
+and engine. The PyTorch reference (bench/torch_reference.py) runs when ${TORCH_PYTHON} can import torch.`;
 
 function positiveInts(flag: string, v: string): number[] {
   const out = v.split(',').map((s) => Number(s.trim()));
@@ -99,6 +139,11 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     quick: false,
     baseline: true,
     seed: 1,
+    full: false,
+    memorySweep: false,
+    torch: true,
+    torchThreads: null,
+    maxStepSeconds: 120,
     caseJson: null,
     help: false,
   };
@@ -144,6 +189,21 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case '--quick':
         o.quick = true;
         break;
+      case '--full':
+        o.full = true;
+        break;
+      case '--memory-sweep':
+        o.memorySweep = true;
+        break;
+      case '--no-torch':
+        o.torch = false;
+        break;
+      case '--torch-threads':
+        o.torchThreads = positiveInts(flag, value());
+        break;
+      case '--max-step-seconds':
+        [o.maxStepSeconds] = positiveInts(flag, value());
+        break;
       case '--no-baseline':
         o.baseline = false;
         break;
@@ -158,6 +218,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
         throw new Error(`unknown option '${flag}'\n${USAGE}`);
     }
   }
+  if (o.full && o.memorySweep) throw new Error('--full and --memory-sweep are separate runs: pick one');
   if (o.quick) {
     o.warmup = Math.min(o.warmup, 1);
     o.steps = Math.min(o.steps, 2);
@@ -166,19 +227,36 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
 }
 
 function makeCase(o: BenchOptions, model: BenchModel, timesteps: number, batch: number): CaseSpec {
+  const memory = o.memorySweep;
   return {
     model,
     timesteps,
     batch,
     input: MODEL_DEFAULTS[model].input,
     backend: o.backend,
-    warmup: o.warmup,
-    steps: o.steps,
+    // The memory sweep needs the training step's peak with Adam's state allocated: one untimed
+    // step (allocates it) and one timed step.
+    warmup: memory ? 1 : o.warmup,
+    steps: memory ? 1 : o.steps,
     seed: o.seed,
+    measureForward: !memory,
+    slowStepSeconds: o.full ? 20 : null,
   };
 }
 
-/** The cases the options select: the cross product of models × T × batch, baseline first. */
+/** Work of a case in image-steps (T × batch): the order the --full grid runs in. */
+export const caseWork = (c: Pick<CaseSpec, 'timesteps' | 'batch'>): number => c.timesteps * c.batch;
+
+/** The thread counts the PyTorch reference runs with for these options. */
+export function torchThreadsFor(o: BenchOptions): number[] {
+  return o.torchThreads ?? (o.memorySweep ? [1] : [1, 2]);
+}
+
+/**
+ * The cases the options select: the cross product of models × T × batch, baseline first; with
+ * --full the issue's grid, each model's cases from the cheapest up (so that the slow ones can be
+ * predicted from measured ones); with --memory-sweep the resnet19 batch-32 T sweep.
+ */
 export function selectCases(o: BenchOptions): CaseSpec[] {
   const cases: CaseSpec[] = [];
   const seen = new Set<string>();
@@ -188,6 +266,22 @@ export function selectCases(o: BenchOptions): CaseSpec[] {
     seen.add(id);
     cases.push(c);
   };
+  const grid = (models: BenchModel[], ts: number[], batches: (m: BenchModel) => number[], sort: boolean): void => {
+    for (const m of models) {
+      const mine: CaseSpec[] = [];
+      for (const t of ts) for (const b of batches(m)) mine.push(makeCase(o, m, t, b));
+      if (sort) mine.sort((a, b) => caseWork(a) - caseWork(b) || a.timesteps - b.timesteps);
+      mine.forEach(add);
+    }
+  };
+  if (o.memorySweep) {
+    grid(o.models ?? MEMORY_SWEEP.models, o.timesteps ?? MEMORY_SWEEP.timesteps, () => o.batches ?? MEMORY_SWEEP.batches, false);
+    return cases;
+  }
+  if (o.full) {
+    grid(o.models ?? FULL_GRID.models, o.timesteps ?? FULL_GRID.timesteps, () => o.batches ?? FULL_GRID.batches, true);
+    return cases;
+  }
   if (o.baseline) add(makeCase(o, BASELINE.model, BASELINE.timesteps, BASELINE.batch));
   const custom = o.models !== null || o.timesteps !== null || o.batches !== null;
   if (!custom) {
@@ -195,10 +289,6 @@ export function selectCases(o: BenchOptions): CaseSpec[] {
     add(makeCase(o, 'tiny', 4, MODEL_DEFAULTS.tiny.batch));
     return cases;
   }
-  for (const m of o.models ?? ['reference', 'tiny']) {
-    for (const t of o.timesteps ?? [4]) {
-      for (const b of o.batches ?? [MODEL_DEFAULTS[m].batch]) add(makeCase(o, m, t, b));
-    }
-  }
+  grid(o.models ?? ['reference', 'tiny'], o.timesteps ?? [4], (m) => o.batches ?? [MODEL_DEFAULTS[m].batch], false);
   return cases;
 }

@@ -28,7 +28,8 @@ export interface CaseResult {
   backend: BackendInfo;
   versions: { node: string; tfjs: string; tfjsBackendWasm: string };
   parameters: number;
-  forward: Timing;
+  /** null when the case did not measure forward passes (the memory sweep). */
+  forward: Timing | null;
   train: Timing;
   memory: {
     /** Largest process.memoryUsage().rss seen (sampled before, inside and after each step). */
@@ -111,25 +112,36 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
       return loss;
     });
 
-  /** Warm-up steps, then timed steps; also counts tensors left behind by the timed ones. */
+  /**
+   * Warm-up steps, then timed steps; also counts tensors left behind by the timed ones. With
+   * `slowStepSeconds`, a first warm-up step slower than that drops the rest of the warm-up and
+   * times at most 3 steps (a --full grid case that would otherwise take many minutes).
+   */
   const timed = (f: () => void): { samples: number[]; leakedPerStep: number } => {
-    for (let i = 0; i < spec.warmup; i++) {
+    let warmup = spec.warmup;
+    let steps = spec.steps;
+    for (let i = 0; i < warmup; i++) {
+      const t0 = performance.now();
       f();
       sample();
+      if (i === 0 && spec.slowStepSeconds !== null && performance.now() - t0 > spec.slowStepSeconds * 1000) {
+        warmup = 1;
+        steps = Math.min(steps, 3);
+      }
     }
     // Counted after warm-up: Adam allocates its moment slots at the first step, which is no leak.
     const tensorsBefore = tf.memory().numTensors;
     const samples: number[] = [];
-    for (let i = 0; i < spec.steps; i++) {
+    for (let i = 0; i < steps; i++) {
       const t0 = performance.now();
       f();
       samples.push(performance.now() - t0);
       sample();
     }
-    return { samples, leakedPerStep: (tf.memory().numTensors - tensorsBefore) / spec.steps };
+    return { samples, leakedPerStep: (tf.memory().numTensors - tensorsBefore) / steps };
   };
 
-  const fwd = timed(forwardStep);
+  const fwd = spec.measureForward ? timed(forwardStep) : null;
   const losses: number[] = [];
   const trn = timed(() => {
     losses.push(trainStep());
@@ -140,12 +152,12 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     backend,
     versions: { node: process.version, tfjs: tf.version.tfjs, tfjsBackendWasm: version_wasm },
     parameters: vars.reduce((n, v) => n + v.size, 0),
-    forward: timing(fwd.samples, spec.batch),
+    forward: fwd ? timing(fwd.samples, spec.batch) : null,
     train: timing(trn.samples, spec.batch),
     memory: {
       peakRssMB: peakRss / MB,
       maxRssMB: (process.resourceUsage().maxRSS * 1024) / MB, // maxRSS is in kilobytes
-      tensorsLeakedPerStep: Math.max(fwd.leakedPerStep, trn.leakedPerStep),
+      tensorsLeakedPerStep: Math.max(fwd?.leakedPerStep ?? 0, trn.leakedPerStep),
     },
     loss: { first: losses[0], last: losses[losses.length - 1] },
   };

@@ -162,6 +162,8 @@ export const TrainSchema = z
     evalEvery: posInt.default(1),
     /** Clip the global gradient norm to this value (null: no clipping). */
     gradClip: posNum.nullable().default(null),
+    /** A NaN or infinite loss: stop the run (exit 1, last checkpoint kept) or skip that batch's update and count it. */
+    onNonFinite: z.enum(['stop', 'skip']).default('stop'),
   })
   .prefault({});
 

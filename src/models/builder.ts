@@ -17,8 +17,11 @@ import {
   type ParamStore,
 } from './layers.js';
 import type { LayerInfo } from './types.js';
+import type { GraphTracer } from './trace.js';
 
 export type Piece = (x: tf.Tensor4D, ctx: ForwardContext) => tf.Tensor4D;
+/** How feature maps meet: `add` a + b, `iand` (1 − a) · b, `mean` of all. */
+export type JoinOp = 'add' | 'iand' | 'mean';
 export type Piece2D = (x: tf.Tensor2D, ctx: ForwardContext) => tf.Tensor2D;
 
 /** Spatial size and channels of the feature map a piece produces. */
@@ -42,6 +45,10 @@ export interface Builder {
   neuron(key: string, shape: FeatureShape | number[]): Piece;
   linear(key: string, inF: number, outF: number): Piece2D;
   note(key: string, kind: LayerInfo['kind'], shape: FeatureShape | number[], text: string): void;
+  /** Where feature maps meet (residual joins, dense means): computes the join and records it in a trace. */
+  join(key: string, op: JoinOp, xs: tf.Tensor4D[]): tf.Tensor4D;
+  /** Set while a forward pass is traced into a graph (export); null otherwise. */
+  tracer: GraphTracer | null;
 }
 
 const dims = (s: FeatureShape | number[]): number[] => (Array.isArray(s) ? s : [s.h, s.w, s.c]);
@@ -60,12 +67,13 @@ export function createBuilder(store: ParamStore, cfg: ModelConfig, smooth = fals
   const neuronLayers: string[] = [];
   let lastNeuron: string | null = null;
   const threshold = cfg.neuron.type === 'relu' ? 1 : cfg.neuron.threshold;
-  return {
+  const self: Builder = {
     store,
     cfg,
     quantized,
     layers,
     neuronLayers,
+    tracer: null,
     convBn(key, input, out, k, s, tdAlpha = 1, source) {
       const c = conv(store, `${key}.conv`, input.c, out, k, s);
       const spec = specFor(key);
@@ -79,8 +87,12 @@ export function createBuilder(store: ParamStore, cfg: ModelConfig, smooth = fals
       const from = source === undefined ? lastNeuron : source;
       layers.push({ key: c.key, kind: 'conv', outShape: [h, w, out], params, macs: params * h * w, input: from });
       layers.push({ key: bn.key, kind: 'bn', outShape: [h, w, out], params: 2 * out, macs: 0 });
+      const convInfo = { kernel: k, stride: s, pad, inChannels: input.c, outChannels: out, bnScale: bn.scale, quant: spec };
       return {
-        piece: (x, ctx) => applyBatchNorm(bn, applyConv(c, x, q ? (q(c.weight) as tf.Tensor4D) : undefined), ctx.training),
+        piece: (x, ctx) => {
+          const y = applyBatchNorm(bn, applyConv(c, x, q ? (q(c.weight) as tf.Tensor4D) : undefined), ctx.training);
+          return self.tracer ? self.tracer.record('conv', key, [x], y, { conv: convInfo }) : y;
+        },
         shape: { h, w, c: out },
       };
     },
@@ -89,7 +101,12 @@ export function createBuilder(store: ParamStore, cfg: ModelConfig, smooth = fals
       if (n.type !== 'relu') neuronLayers.push(key);
       lastNeuron = n.type === 'relu' ? null : key;
       layers.push({ key, kind: 'neuron', outShape: dims(shape), params: n.w ? 1 : 0, macs: 0 });
-      return (x, ctx) => applyNeuron(n, x, ctx);
+      const c = cfg.neuron;
+      const neuron = { type: c.type, tau: c.tau, threshold: c.threshold, vReset: c.vReset, reset: c.reset, wKey: n.w ? `${key}.w` : null };
+      return (x, ctx) => {
+        const y = applyNeuron(n, x, ctx);
+        return self.tracer ? self.tracer.record('neuron', key, [x], y, { neuron }) : y;
+      };
     },
     linear(key, inF, outF) {
       const l = linear(store, key, inF, outF);
@@ -97,10 +114,23 @@ export function createBuilder(store: ParamStore, cfg: ModelConfig, smooth = fals
       if (spec) quantized.set(`${key}.weight`, spec);
       const q = weightFn(spec);
       layers.push({ key, kind: 'linear', outShape: [outF], params: inF * outF + outF, macs: inF * outF, input: lastNeuron });
-      return (x) => applyLinear(l, x, q ? (q(l.weight) as tf.Tensor2D) : undefined);
+      const info = { inFeatures: inF, outFeatures: outF, quant: spec };
+      return (x) => {
+        const y = applyLinear(l, x, q ? (q(l.weight) as tf.Tensor2D) : undefined);
+        return self.tracer ? self.tracer.record('linear', key, [x], y, { linear: info }) : y;
+      };
     },
     note(key, kind, shape, text) {
       layers.push({ key, kind, outShape: dims(shape), params: 0, macs: 0, note: text });
     },
+    join(key, op, xs) {
+      if (op === 'mean' && xs.length === 1) return xs[0];
+      let y: tf.Tensor4D;
+      if (op === 'add') y = xs.length === 2 ? xs[0].add(xs[1]) : tf.addN(xs);
+      else if (op === 'iand') y = tf.scalar(1).sub(xs[0]).mul(xs[1]);
+      else y = tf.addN(xs).div(xs.length);
+      return self.tracer ? self.tracer.record(op, key, xs, y) : y;
+    },
   };
+  return self;
 }

@@ -20,7 +20,6 @@
  * With `model.tdBN`, BNs whose outputs are summed before a neuron (the last BN of the branch
  * and the shortcut's BN in `spike`) use α = 1/√2, all others α = 1 (Zheng et al. 2021).
  */
-import * as tf from '@tensorflow/tfjs';
 import type { Builder, FeatureShape, Piece } from './builder.js';
 import type { BlockKind } from './presets.js';
 
@@ -112,7 +111,7 @@ export function residualBlock(b: Builder, spec: BlockSpec): Built {
       b.note(`${k}.join`, 'join', br.shape, `${lastBn} + ${sc.text}, then SN`);
       const sn = b.neuron(`${k}.sn_out`, br.shape);
       return {
-        piece: (x, ctx) => sn(br.piece(x, ctx).add(sc.piece ? sc.piece(x, ctx) : x) as tf.Tensor4D, ctx),
+        piece: (x, ctx) => sn(b.join(`${k}.join`, 'add', [br.piece(x, ctx), sc.piece ? sc.piece(x, ctx) : x]), ctx),
         shape: br.shape,
       };
     }
@@ -127,7 +126,7 @@ export function residualBlock(b: Builder, spec: BlockSpec): Built {
         piece: (x, ctx) => {
           const a = sn(br.piece(x, ctx), ctx);
           const s = sc.piece ? sc.piece(x, ctx) : x;
-          return (add ? a.add(s) : tf.scalar(1).sub(a).mul(s)) as tf.Tensor4D;
+          return b.join(`${k}.join`, add ? 'add' : 'iand', [a, s]);
         },
         shape: br.shape,
       };
@@ -136,7 +135,7 @@ export function residualBlock(b: Builder, spec: BlockSpec): Built {
       const br = preActivationBranch(b, spec);
       const sc = shortcut(b, { ...spec, downsample: 'conv' }, br.shape, 1);
       b.note(`${k}.join`, 'join', br.shape, `${lastBn} + ${sc.text} (real-valued)`);
-      return { piece: (x, ctx) => br.piece(x, ctx).add(sc.piece ? sc.piece(x, ctx) : x) as tf.Tensor4D, shape: br.shape };
+      return { piece: (x, ctx) => b.join(`${k}.join`, 'add', [br.piece(x, ctx), sc.piece ? sc.piece(x, ctx) : x]), shape: br.shape };
     }
     case 'da':
       throw new Error('da blocks are wired per stage: use danetStage');

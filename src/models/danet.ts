@@ -14,7 +14,7 @@
  * Every y is a spike map; their means are real values in [0, 1] that the next convolution
  * reads. Blocks inside a stage carry no shortcut of their own.
  */
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import type { Builder, FeatureShape, Piece } from './builder.js';
 import { blockOutChannels, postActivationBranch, type Built } from './connections.js';
 import type { BlockKind } from './presets.js';
@@ -27,8 +27,6 @@ export interface DaStageSpec {
   stride: number;
   kind: BlockKind;
 }
-
-const mean = (xs: tf.Tensor4D[]): tf.Tensor4D => (xs.length === 1 ? xs[0] : (tf.addN(xs).div(xs.length) as tf.Tensor4D));
 
 export function danetStage(b: Builder, spec: DaStageSpec): Built {
   const out = blockOutChannels(spec.kind, spec.width);
@@ -55,8 +53,8 @@ export function danetStage(b: Builder, spec: DaStageSpec): Built {
   return {
     piece: (x, ctx) => {
       const outs: tf.Tensor4D[] = [transition ? transition(x, ctx) : x];
-      for (const blk of blocks) outs.push(blk(mean(outs), ctx));
-      return mean(outs);
+      blocks.forEach((blk, k) => outs.push(blk(b.join(`${spec.key}.block${k}.in`, 'mean', outs), ctx)));
+      return b.join(`${spec.key}.out`, 'mean', outs);
     },
     shape,
   };

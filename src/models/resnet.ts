@@ -23,6 +23,7 @@ import { meanOverTime, repeatOverTime } from '../snn/encoding.js';
 import type { ForwardContext } from '../snn/neuron.js';
 import { createParamStore } from './layers.js';
 import { createBuilder, type FeatureShape, type Piece, type Piece2D } from './builder.js';
+import { GraphTracer } from './trace.js';
 import { blockOutChannels, residualBlock, type Connection } from './connections.js';
 import { danetStage } from './danet.js';
 import { resolveShape } from './presets.js';
@@ -57,7 +58,10 @@ export function buildResnet(cfg: ModelConfig, input: InputSpec, rng: Rng, label:
   if (imagenet) {
     fm = { h: Math.floor((fm.h + 2 - 3) / 2) + 1, w: Math.floor((fm.w + 2 - 3) / 2) + 1, c: fm.c };
     b.note('stem.maxpool', 'pool', fm, 'max 3×3, stride 2, pad 1');
-    pool = (x) => tf.maxPool(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], -1e9), 3, 2, 'valid');
+    pool = (x) => {
+      const y = tf.maxPool(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], -1e9), 3, 2, 'valid');
+      return b.tracer ? b.tracer.record('maxpool', 'stem.maxpool', [x], y, { pool: { kernel: 3, stride: 2, pad: 1 } }) : y;
+    };
   }
 
   const stages: Piece[] = [];
@@ -101,7 +105,8 @@ export function buildResnet(cfg: ModelConfig, input: InputSpec, rng: Rng, label:
   const encode = (x: tf.Tensor4D, ctx: ForwardContext, T: number): tf.Tensor4D => {
     if (cfg.encoding === 'direct' || ann) {
       const stem = stemConv.piece(x, ctx);
-      return repeatOverTime(stem, T);
+      const rep = repeatOverTime(stem, T);
+      return b.tracer ? b.tracer.record('repeat', 'repeat', [stem], rep) : rep;
     }
     const seed = ctx.noiseSeed ?? 0;
     const [n, h, w, c] = x.shape;
@@ -113,15 +118,26 @@ export function buildResnet(cfg: ModelConfig, input: InputSpec, rng: Rng, label:
   const forward = (x: tf.Tensor4D, ctx0: ForwardContext): tf.Tensor2D => {
     const ctx = ann ? { ...ctx0, timesteps: 1 } : ctx0;
     const T = ctx.timesteps;
+    const tr = b.tracer;
+    tr?.record('input', 'input', [], x);
     let y = encode(x, ctx, T);
     if (stemSn) y = stemSn(y, ctx);
     if (pool) y = pool(y, ctx);
     for (const st of stages) y = st(y, ctx);
     if (finalSn) y = finalSn(y, ctx);
     let z = (flatten ? y.reshape([y.shape[0], features]) : y.mean([1, 2])) as tf.Tensor2D;
-    if (hidden.length === 0) return head(meanOverTime(z, T), ctx); // linear: averaging first is cheaper
-    for (const l of hidden) z = l.sn(l.fc(z, ctx).reshape([z.shape[0], 1, 1, -1]) as tf.Tensor4D, ctx).reshape([z.shape[0], -1]) as tf.Tensor2D;
-    return meanOverTime(head(z, ctx), T);
+    tr?.record(flatten ? 'flatten' : 'avgpool', 'pool', [y], z);
+    const timeMean = (v: tf.Tensor2D): tf.Tensor2D => {
+      const m = meanOverTime(v, T);
+      return tr ? tr.record('timeMean', 'readout', [v], m) : m;
+    };
+    if (hidden.length === 0) return head(timeMean(z), ctx); // linear: averaging first is cheaper
+    for (const l of hidden) {
+      const a = l.fc(z, ctx);
+      const s = l.sn(tr ? tr.alias(a, a.reshape([z.shape[0], 1, 1, -1]) as tf.Tensor4D) : (a.reshape([z.shape[0], 1, 1, -1]) as tf.Tensor4D), ctx);
+      z = (tr ? tr.alias(s, s.reshape([z.shape[0], -1])) : s.reshape([z.shape[0], -1])) as tf.Tensor2D;
+    }
+    return timeMean(head(z, ctx));
   };
 
   return {
@@ -133,6 +149,17 @@ export function buildResnet(cfg: ModelConfig, input: InputSpec, rng: Rng, label:
     layers: b.layers,
     quantized: b.quantized,
     forward,
+    trace: (x, T) => {
+      b.tracer = new GraphTracer();
+      try {
+        tf.tidy(() => {
+          forward(x, { training: false, timesteps: T });
+        });
+        return b.tracer.nodes;
+      } finally {
+        b.tracer = null;
+      }
+    },
     dispose: () => {
       for (const v of store.params.values()) v.dispose();
       for (const v of store.buffers.values()) v.dispose();

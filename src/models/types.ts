@@ -2,6 +2,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { ForwardContext } from '../snn/neuron.js';
 import type { QuantSpec } from '../quant/index.js';
+import type { TraceNode } from './trace.js';
 
 export interface InputSpec {
   height: number;
@@ -39,5 +40,7 @@ export interface SpikingModel {
   quantized: Map<string, QuantSpec>;
   /** Images [N, H, W, C] → logits [N, classes] (time-mean readout). */
   forward(x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor2D;
+  /** The network as a graph (for export): one eval-mode forward pass of `x` at T steps, recorded (trace.ts). */
+  trace?(x: tf.Tensor4D, timesteps: number): TraceNode[];
   dispose(): void;
 }

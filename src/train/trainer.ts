@@ -19,7 +19,8 @@ import { createRng, restoreRng, type Rng } from '../util/rng.js';
 import type { RunPaths } from '../runs/runFolder.js';
 import { writeJson } from '../runs/runFolder.js';
 import { readMetrics, writeMetrics, type MetricsRow } from '../runs/metrics.js';
-import { pointLink, pruneCheckpoints, writeCheckpoint, type CheckpointData } from '../runs/checkpoint.js';
+import { lastCheckpointNote, pointLink, pruneCheckpoints, writeCheckpoint, type CheckpointData } from '../runs/checkpoint.js';
+import { stepHook } from '../util/testHooks.js';
 import { createOptimizer } from './optimizer.js';
 import { learningRate } from './schedule.js';
 import { evaluate, type EvalResult } from './evaluate.js';
@@ -48,6 +49,8 @@ export interface TrainState {
   bestEpoch: number;
   /** Seconds spent training, summed over resumed sessions. */
   seconds: number;
+  /** Batches skipped for a non-finite loss (train.onNonFinite: skip), over the whole run. */
+  skipped?: number;
 }
 
 export interface TrainOptions {
@@ -150,6 +153,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       epochs: cfg.train.epochs,
       epochsDone: state.epoch,
       steps: state.step,
+      skippedSteps: state.skipped ?? 0,
       bestAccuracy: state.bestAccuracy >= 0 ? state.bestAccuracy : null,
       bestEpoch: state.bestEpoch >= 0 ? state.bestEpoch : null,
       finalAccuracy: ev?.accuracy ?? (rows.length > 0 ? Number(rows[rows.length - 1].test_acc) : null),
@@ -233,13 +237,31 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         let byKey = new Map<string, tf.Tensor>();
         for (const [name, g] of Object.entries(grads)) byKey.set(keyOf.get(name) ?? name, g);
         if (cfg.train.gradClip !== null) byKey = globalNormClip(byKey, cfg.train.gradClip);
-        const l = value.dataSync()[0];
-        if (!Number.isFinite(l)) throw new Error(`loss is ${l} at epoch ${epoch + 1}, step ${state.step + 1}`);
+        const l = stepHook(value.dataSync()[0], { epoch: epoch + 1, batch: b + 1, step: state.step + 1 }); // SNN_TEST_* hooks
+        if (!Number.isFinite(l)) {
+          if (cfg.train.onNonFinite !== 'skip') {
+            const where = `epoch ${epoch + 1}, step ${state.step + 1}, batch ${b + 1} of ${stepsPerEpoch}`;
+            throw new Error(`loss is ${l} at ${where}; run stopped, ${lastCheckpointNote(paths.checkpoints)} (train.onNonFinite: skip skips such steps)`);
+          }
+          return [l, 0, 0, {} as Record<string, number>] as const; // no update
+        }
         opt.step(byKey, lr);
         const hitsOf = (z: tf.Tensor2D): number => tf.sum(tf.cast(tf.equal(tf.argMax(z, 1), y), 'float32')).dataSync()[0];
         const termValues = Object.fromEntries(Object.entries(k.terms).map(([n, t]) => [n, t.dataSync()[0]]));
         return [l, hitsOf(k.logits), k.twinLogits ? hitsOf(k.twinLogits) : 0, termValues] as const;
       });
+      if (!Number.isFinite(loss)) {
+        // train.onNonFinite: skip. The batch is done but is no step: nothing was applied or counted.
+        state.skipped = (state.skipped ?? 0) + 1;
+        b += 1;
+        logger.warn({ epoch: epoch + 1, batch: b, step: state.step, loss: String(loss) }, 'non-finite loss: batch skipped');
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (o.shouldStop?.() && b < stepsPerEpoch) {
+          status = 'interrupted';
+          break;
+        }
+        continue;
+      }
       for (const [n, v] of Object.entries(terms)) termSums[n] = (termSums[n] ?? 0) + v * batch.size;
       twinCorrect += twinHits;
       state.step += 1;
@@ -299,6 +321,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       firing_rate: ev ? ev.meanFiringRate : '',
       ...Object.fromEntries(Object.entries(termSums).map(([n, v]) => [n, v / seen])),
       ...(twin ? { twin_train_acc: twinCorrect / seen, twin_test_acc: twinEv ? twinEv.accuracy : '' } : {}),
+      ...(cfg.train.onNonFinite === 'skip' ? { skipped_steps: state.skipped ?? 0 } : {}),
       train_img_per_s: (seen - seenAtStart) / trainSeconds,
       epoch_seconds: (performance.now() - t0) / 1000,
     };

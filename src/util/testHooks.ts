@@ -5,11 +5,13 @@
  * are read on every use (so in-process tests can set and unset them) and do nothing when
  * unset. Never set them outside tests.
  *
- *   SNN_TEST_PAUSE_IN_CHECKPOINT=ms   writeCheckpoint prints `snn-test: checkpoint <tag> <stage>`
+ *   SNN_TEST_PAUSE_IN_CHECKPOINT=ms[@where]
+ *                                     writeCheckpoint prints `snn-test: checkpoint <tag> <stage>`
  *                                     on stderr and sleeps `ms` after each file it writes into
- *                                     the temporary folder, after renaming the folder into
- *                                     place (stage `renamed`) and after switching `prev`
- *                                     (stage `prev`), so a test can SIGKILL it there.
+ *                                     the temporary folder (stage `wrote <file>`), after
+ *                                     renaming the folder into place (`renamed`) and after
+ *                                     switching `prev` (`prev`), so a test can SIGKILL it there;
+ *                                     with `@where`, only where `<tag> <stage>` contains it.
  *   SNN_TEST_PAUSE_AT_STEP=N[:ms]     the trainer prints `snn-test: step N` and sleeps `ms`
  *                                     (default 60000) when it computes global step N, before
  *                                     applying it (a mid-epoch point to SIGKILL at).
@@ -37,8 +39,12 @@ export function sleepSync(ms: number): void {
 
 /** SNN_TEST_PAUSE_IN_CHECKPOINT: announces a point of a checkpoint write and sleeps there. */
 export function checkpointPause(tag: string, stage: string): void {
-  const ms = Number(process.env.SNN_TEST_PAUSE_IN_CHECKPOINT ?? '');
+  const spec = process.env.SNN_TEST_PAUSE_IN_CHECKPOINT;
+  if (!spec) return;
+  const at = spec.indexOf('@');
+  const ms = Number(at >= 0 ? spec.slice(0, at) : spec);
   if (!Number.isFinite(ms) || ms <= 0) return;
+  if (at >= 0 && !`${tag} ${stage}`.includes(spec.slice(at + 1))) return;
   say(`checkpoint ${tag} ${stage}`);
   sleepSync(ms);
 }
