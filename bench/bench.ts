@@ -1,18 +1,39 @@
 /**
  * `npm run bench`: forward and training-step speed and peak memory of spiking networks on the
- * project's engine. See `--help` for the case selection.
+ * project's engine, next to a PyTorch reference of the same networks (bench/torch_reference.py)
+ * when /usr/bin/python3 has torch. See `--help` for the case selection.
  *
  * The parent process only plans cases and collects results; each case runs in a fresh child
- * (`bench.js --case JSON`), so that peak RSS is per case and one case's failure (an engine
- * abort, an out-of-memory) does not end the run. The parent never loads tfjs.
+ * (`bench.js --case JSON`, and one python3 process per PyTorch thread count), so that peak RSS
+ * is per case and one case's failure (an engine abort, an out-of-memory) does not end the run.
+ * The parent never loads tfjs.
  */
-import { spawn } from 'node:child_process';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
-import { CaseSpecSchema, parseArgs, selectCases, USAGE, type BenchOptions, type CaseSpec } from './cases.js';
+import {
+  CaseSpecSchema,
+  caseWork,
+  parseArgs,
+  selectCases,
+  torchThreadsFor,
+  USAGE,
+  type BenchOptions,
+  type CaseSpec,
+} from './cases.js';
+import { failureReason, runChild } from './child.js';
 import type { CaseResult } from './measure.js';
-import { describeMachine, formatTable, gitCommit, writeReport, type BenchReport, type CaseFailure } from './report.js';
+import {
+  describeMachine,
+  formatTable,
+  gitCommit,
+  memorySweepSummary,
+  writeReport,
+  type BenchReport,
+  type CaseFailure,
+  type SkippedCase,
+} from './report.js';
+import { runTorch, torchAvailability, type TorchAvailability, type TorchRun } from './torch.js';
 
 /** Prefix of the child's result line; tfjs may print its own lines on stdout too. */
 const MARKER = 'SNN_BENCH_RESULT ';
@@ -31,38 +52,66 @@ async function childMain(json: string): Promise<void> {
 
 function label(spec: CaseSpec): string {
   const { input } = spec;
-  return `${spec.model} T=${spec.timesteps} batch ${spec.batch} ${input.height}×${input.width}×${input.channels} (${spec.backend})`;
+  return `${spec.model} T=${spec.timesteps} batch ${spec.batch} ${input.height}×${input.width}×${input.channels}`;
 }
 
-/** Runs one case in a child; resolves to its result or to the reason it failed. */
-function runChild(spec: CaseSpec): Promise<CaseResult | CaseFailure> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [here, '--case', JSON.stringify(spec)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      err += d;
-      process.stderr.write(d);
-    });
-    child.on('error', (e) => resolve({ spec, error: e.message }));
-    child.on('close', (code, signal) => {
-      const line = out.split('\n').find((l) => l.startsWith(MARKER));
-      if (code === 0 && line) {
-        resolve(JSON.parse(line.slice(MARKER.length)) as CaseResult);
-        return;
-      }
-      const lastErr = err.trim().split('\n').filter((l) => l.trim() !== '').pop() ?? '';
-      const why = signal ? `killed by ${signal}` : `exit code ${code}`;
-      resolve({ spec, error: `${why}${lastErr ? `: ${lastErr.trim()}` : ''}` });
-    });
-  });
+/** Runs one case of the snn side in a fresh Node process. */
+async function runSnn(spec: CaseSpec): Promise<CaseResult | CaseFailure> {
+  const o = await runChild(process.execPath, [here, '--case', JSON.stringify(spec)], { echoStderr: true });
+  const line = o.stdout.split('\n').find((l) => l.startsWith(MARKER));
+  if (o.code === 0 && line) return JSON.parse(line.slice(MARKER.length)) as CaseResult;
+  return { spec, error: failureReason(o), polledPeakRssMB: o.polledPeakRssMB };
 }
 
 function isFailure(r: CaseResult | CaseFailure): r is CaseFailure {
   return 'error' in r;
+}
+
+/**
+ * The --full grid's guard: per engine and model, predicts a case's training step from the
+ * largest case measured so far (time per image-step × T × batch; per-image cost falls with
+ * batch, so this overestimates slightly) and skips it over the cap; a case at least as large as
+ * one that failed (the wasm heap's 4 GB, an out-of-memory kill) is skipped too. The memory sweep
+ * uses only the second rule.
+ */
+class Guard {
+  private readonly measured = new Map<string, { work: number; msPerBatch: number }>();
+  private readonly failed = new Map<string, { spec: CaseSpec; error: string }>();
+  constructor(private readonly capSeconds: number | null) {}
+
+  private key(engine: string, spec: CaseSpec): string {
+    return `${engine}/${spec.model}`;
+  }
+
+  record(engine: string, spec: CaseSpec, trainMsPerBatch: number | null, error: string | null): void {
+    const k = this.key(engine, spec);
+    const work = caseWork(spec);
+    if (error !== null) {
+      const prev = this.failed.get(k);
+      if (!prev || caseWork(prev.spec) > work) this.failed.set(k, { spec, error });
+      return;
+    }
+    const prev = this.measured.get(k);
+    if (trainMsPerBatch !== null && (!prev || prev.work <= work)) this.measured.set(k, { work, msPerBatch: trainMsPerBatch });
+  }
+
+  /** Why this case should not run, or null. */
+  check(engine: string, spec: CaseSpec): string | null {
+    const k = this.key(engine, spec);
+    const work = caseWork(spec);
+    const f = this.failed.get(k);
+    if (f && caseWork(f.spec) <= work) {
+      return `not run: the smaller case T=${f.spec.timesteps} batch ${f.spec.batch} failed (${f.error})`;
+    }
+    const m = this.measured.get(k);
+    if (this.capSeconds !== null && m) {
+      const predicted = (m.msPerBatch / m.work) * work / 1000;
+      if (predicted > this.capSeconds) {
+        return `not run: predicted ~${Math.round(predicted)} s per training step (cap ${this.capSeconds} s)`;
+      }
+    }
+    return null;
+  }
 }
 
 async function parentMain(argv: readonly string[], opts: BenchOptions): Promise<number> {
@@ -70,35 +119,88 @@ async function parentMain(argv: readonly string[], opts: BenchOptions): Promise<
   if (opts.backend === 'cpu') {
     process.stderr.write('note: the cpu backend takes minutes per training step on the reference CNN\n');
   }
+  const torch: TorchAvailability = opts.torch
+    ? torchAvailability()
+    : { available: false, python: '', version: null, details: null, reason: '--no-torch' };
+  const threads = torch.available ? torchThreadsFor(opts) : [];
+  if (!torch.available) process.stderr.write(`PyTorch reference not run: ${torch.reason}\n`);
+
   const started = new Date();
   const load = loadavg()[0];
   const results: CaseResult[] = [];
   const failures: CaseFailure[] = [];
+  const skipped: SkippedCase[] = [];
+  const torchRuns: TorchRun[] = [];
+  const guard = new Guard(opts.full ? opts.maxStepSeconds : null);
+  const guarded = opts.full || opts.memorySweep;
   for (const [i, spec] of cases.entries()) {
-    process.stderr.write(`[${i + 1}/${cases.length}] ${label(spec)} ... `);
-    const r = await runChild(spec);
-    if (isFailure(r)) {
-      failures.push(r);
-      process.stderr.write(`failed: ${r.error}\n`);
+    const head = `[${i + 1}/${cases.length}] ${label(spec)}`;
+    const skipSnn = guarded ? guard.check('snn', spec) : null;
+    if (skipSnn !== null) {
+      skipped.push({ spec, reason: skipSnn });
+      process.stderr.write(`${head} snn (${spec.backend}): ${skipSnn}\n`);
     } else {
-      results.push(r);
-      process.stderr.write(
-        `forward ${r.forward.msPerBatch.toFixed(0)} ms, train ${r.train.msPerBatch.toFixed(0)} ms, ` +
-          `peak RSS ${Math.round(r.memory.maxRssMB)} MB\n`,
-      );
+      process.stderr.write(`${head} snn (${spec.backend}) ... `);
+      const r = await runSnn(spec);
+      if (isFailure(r)) {
+        failures.push(r);
+        guard.record('snn', spec, null, r.error);
+        const peak = r.polledPeakRssMB == null ? '' : ` (peak RSS ≥ ${Math.round(r.polledPeakRssMB)} MB)`;
+        process.stderr.write(`failed: ${r.error}${peak}\n`);
+      } else {
+        results.push(r);
+        guard.record('snn', spec, r.train.msPerBatch, null);
+        const fwd = r.forward ? `forward ${r.forward.msPerBatch.toFixed(0)} ms, ` : '';
+        process.stderr.write(
+          `${fwd}train ${r.train.msPerBatch.toFixed(0)} ms, peak RSS ${Math.round(r.memory.maxRssMB)} MB\n`,
+        );
+      }
+    }
+    for (const k of threads) {
+      const engine = `torch${k}`;
+      const skip = guarded ? guard.check(engine, spec) : null;
+      if (skip !== null) {
+        torchRuns.push({
+          model: spec.model, timesteps: spec.timesteps, batch: spec.batch, threads: k,
+          result: null, error: skip, skipped: true, polledPeakRssMB: null,
+        });
+        process.stderr.write(`${head} pytorch (${k} thr): ${skip}\n`);
+        continue;
+      }
+      process.stderr.write(`${head} pytorch (${k} thr) ... `);
+      const t = await runTorch(packageRoot, spec, k);
+      torchRuns.push(t);
+      guard.record(engine, spec, t.result?.train.msPerBatch ?? null, t.error);
+      if (t.result) {
+        const fwd = t.result.forward ? `forward ${t.result.forward.msPerBatch.toFixed(0)} ms, ` : '';
+        process.stderr.write(
+          `${fwd}train ${t.result.train.msPerBatch.toFixed(0)} ms, peak RSS ${Math.round(t.result.memory.maxRssMB)} MB\n`,
+        );
+      } else {
+        process.stderr.write(`failed: ${t.error}\n`);
+      }
     }
   }
   const report: BenchReport = {
     createdAt: started.toISOString(),
     command: ['node', relative(process.cwd(), here), ...argv].join(' '),
-    machine: describeMachine(results, load, gitCommit(packageRoot)),
+    machine: describeMachine(results, load, loadavg()[0], gitCommit(packageRoot), torch),
+    mode: opts.memorySweep ? 'memory-sweep' : opts.full ? 'full' : 'default',
+    planned: cases,
     cases: results,
     failures,
+    skipped,
+    torch: { ...torch, threads, runs: torchRuns },
+    memorySweep: null,
   };
+  if (opts.memorySweep) report.memorySweep = memorySweepSummary(report);
   const paths = writeReport(resultsDir, report, started);
   process.stdout.write('\n' + formatTable(report) + '\n\n');
+  if (report.memorySweep) process.stdout.write(report.memorySweep.markdown + '\n\n');
   process.stdout.write(`wrote ${relative(process.cwd(), paths.json)} and ${relative(process.cwd(), paths.markdown)}\n`);
-  return failures.length > 0 ? 1 : 0;
+  // A failure inside the memory sweep or the --full grid (the wasm heap's 4 GB) is a finding
+  // recorded in the report, not an error of the benchmark.
+  return failures.length > 0 && !guarded ? 1 : 0;
 }
 
 async function main(): Promise<void> {

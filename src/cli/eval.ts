@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { BACKENDS, type BackendName } from '../config/schema.js';
 import { runEval } from '../train/evalSession.js';
+import { UserError } from '../util/errors.js';
 import { collect, parseChoice, parsePositiveInt } from './common.js';
 
 interface EvalFlags {
@@ -12,13 +13,15 @@ interface EvalFlags {
   backend?: string;
   runsDir: string;
   set: string[];
+  exported?: string;
+  compare?: boolean;
 }
 
 export function evalCommand(program: Command): void {
   program
     .command('eval')
     .description('evaluate a run (its best checkpoint) or a checkpoint folder')
-    .argument('<run>', "run folder, run name, 'latest', or a checkpoint folder")
+    .argument('[run]', "run folder, run name, 'latest', or a checkpoint folder")
     .option('-t, --timesteps <T>', 'evaluate at T time steps (default: as trained)')
     .option('--split <split>', 'test | train', 'test')
     .option('--checkpoint <which>', 'best | last (for a run folder)', 'best')
@@ -26,7 +29,17 @@ export function evalCommand(program: Command): void {
     .option('--runs-dir <dir>', 'folder that holds run folders', 'runs')
     .option('-s, --set <key=value>', 'override a value of the run config, e.g. data.root=/data/fmnist', collect, [])
     .option('--json', 'print the result as JSON')
-    .action(async (target: string, f: EvalFlags) => {
+    .option('--exported <dir>', 'evaluate an snn export folder with the TensorFlow.js-free engine instead of a run')
+    .option('--compare', 'with --exported: also run the source checkpoint with TensorFlow.js and report prediction agreement')
+    .action(async (target: string | undefined, f: EvalFlags) => {
+      if (f.exported !== undefined) {
+        if (target !== undefined) throw new UserError('snn eval: give a run or --exported DIR, not both');
+        const { exportedEvalCommand } = await import('./evalExported.js');
+        await exportedEvalCommand(f.exported, f);
+        return;
+      }
+      if (f.compare) throw new UserError('--compare: goes with --exported DIR');
+      if (target === undefined) throw new UserError("snn eval: needs a run, a checkpoint folder or 'latest' (or --exported DIR)");
       const res = await runEval({
         target,
         runsDir: f.runsDir,

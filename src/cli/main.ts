@@ -9,6 +9,7 @@ import { snnVersion } from '../util/version.js';
 import { EXIT } from './common.js';
 import { dataCommand } from './data.js';
 import { evalCommand } from './eval.js';
+import { exportCommand } from './export.js';
 import { modelCommand } from './model.js';
 import { runsCommand } from './runs.js';
 import { sweepCommand } from './sweep.js';
@@ -25,6 +26,7 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError('(run with --help for usage)');
   trainCommand(program);
   evalCommand(program);
+  exportCommand(program);
   modelCommand(program);
   sweepCommand(program);
   runsCommand(program);

@@ -120,8 +120,8 @@ export const ModelSchema = z
     /** Downsampling shortcut: conv (1×1 conv + BN) or spiking (1×1 conv + BN + SN, SEW's form); null: by connection. */
     downsample: z.enum(['conv', 'spiking']).nullable().default(null),
     timesteps: posInt.default(4),
-    /** direct: the analog image at every step; rate: Bernoulli spikes with the pixel intensity as probability. */
-    encoding: z.enum(['direct', 'rate']).default('direct'),
+    /** direct: the analog image at every step; rate: Bernoulli spikes with the pixel intensity as probability; frames: event data, one frame per step. */
+    encoding: z.enum(['direct', 'rate', 'frames']).default('direct'),
     /** Threshold-dependent BN (Zheng et al. 2021): BN outputs scaled by α·V_th, α = 1/√2 where two branches join. */
     tdBN: z.boolean().default(false),
     neuron: NeuronSchema,

@@ -87,7 +87,7 @@ export function createBuilder(store: ParamStore, cfg: ModelConfig, smooth = fals
       const from = source === undefined ? lastNeuron : source;
       layers.push({ key: c.key, kind: 'conv', outShape: [h, w, out], params, macs: params * h * w, input: from });
       layers.push({ key: bn.key, kind: 'bn', outShape: [h, w, out], params: 2 * out, macs: 0 });
-      const convInfo = { kernel: k, stride: s, pad, inChannels: input.c, outChannels: out, bnScale: bn.scale, quant: spec };
+      const convInfo = { kernel: k, stride: s, pad, inChannels: input.c, outChannels: out, bnScale: bn.scale, bnEps: bn.eps, quant: spec };
       return {
         piece: (x, ctx) => {
           const y = applyBatchNorm(bn, applyConv(c, x, q ? (q(c.weight) as tf.Tensor4D) : undefined), ctx.training);

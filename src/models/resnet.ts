@@ -8,7 +8,8 @@
  * With `membrane` the stem has no neuron (the residual stream is real-valued) and a neuron is
  * placed after the last stage so the classifier reads spikes (our choice).
  *
- * Encodings: direct encoding computes the stem's conv + BN once on [N, ...] and repeats the
+ * Encodings: `frames` (event data) feeds [T·N, H, W, C] frames, one per step, to the stem.
+ * Direct encoding computes the stem's conv + BN once on [N, ...] and repeats the
  * result over T (the same value at every step, and BN statistics over T×N copies equal those
  * over N). Rate encoding draws Bernoulli spikes with the pixel value (in [0, 1]) as probability
  * at every step, from a seed the caller gives per batch, so runs are reproducible.
@@ -103,6 +104,8 @@ export function buildResnet(cfg: ModelConfig, input: InputSpec, rng: Rng, label:
   const head = b.linear('head', features, input.numClasses);
 
   const encode = (x: tf.Tensor4D, ctx: ForwardContext, T: number): tf.Tensor4D => {
+    // Event frames arrive as [T·N, H, W, C], one frame per step: the stem reads them as they are.
+    if (cfg.encoding === 'frames') return stemConv.piece(x, ctx);
     if (cfg.encoding === 'direct' || ann) {
       const stem = stemConv.piece(x, ctx);
       const rep = repeatOverTime(stem, T);
@@ -116,7 +119,8 @@ export function buildResnet(cfg: ModelConfig, input: InputSpec, rng: Rng, label:
   };
 
   const forward = (x: tf.Tensor4D, ctx0: ForwardContext): tf.Tensor2D => {
-    const ctx = ann ? { ...ctx0, timesteps: 1 } : ctx0;
+    // An ANN has no time steps, except over event frames, where T is the data's.
+    const ctx = ann && cfg.encoding !== 'frames' ? { ...ctx0, timesteps: 1 } : ctx0;
     const T = ctx.timesteps;
     const tr = b.tracer;
     tr?.record('input', 'input', [], x);

@@ -34,6 +34,7 @@ export interface TraceConv {
   outChannels: number;
   /** tdBN's α·V_th multiplying the normalised value (1 for plain BN). */
   bnScale: number;
+  bnEps: number;
   /** How the weight is quantised in the forward pass (null: float). */
   quant: QuantSpec | null;
 }

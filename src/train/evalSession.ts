@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config/schema.js';
 import { initBackend, type BackendInfo } from '../engine/backend.js';
-import { loadDataset } from '../data/registry.js';
+import { loadSource } from './dataSource.js';
 import { readCheckpoint } from '../runs/checkpoint.js';
 import { locateCheckpoint } from '../runs/locate.js';
 import { evaluate, type EvalResult } from './evaluate.js';
@@ -39,7 +39,7 @@ export async function runEval(req: EvalRequest): Promise<EvalOutcome & { backend
   const { paths, checkpoint } = locateCheckpoint(req.target, req.runsDir, req.checkpoint ?? 'best');
   const cfg = runConfig(paths, req.sets);
   const backendInfo = await initBackend(req.backend ?? cfg.backend);
-  const data = await loadDataset(cfg.data, cfg.seed);
+  const data = await loadSource(cfg);
   const ck = readCheckpoint(checkpoint);
   const model = modelFor(cfg, data, 'eval');
   try {
@@ -47,13 +47,7 @@ export async function runEval(req: EvalRequest): Promise<EvalOutcome & { backend
     for (const t of [...ck.weights.values(), ...ck.optimizer.values()]) t.dispose();
     const split = req.split ?? 'test';
     const T = req.timesteps ?? cfg.model.timesteps;
-    const res = evaluate(model, split === 'test' ? data.test : data.train, {
-      timesteps: T,
-      batchSize: cfg.data.testBatchSize,
-      mean: data.mean,
-      std: data.std,
-      onBatch: req.onBatch,
-    });
+    const res = evaluate(model, data, { timesteps: T, batchSize: cfg.data.testBatchSize, split, onBatch: req.onBatch });
     const epoch = typeof ck.state.epoch === 'number' ? ck.state.epoch : null;
     return {
       ...res,

@@ -3,8 +3,7 @@
  * every spiking layer (spikes per neuron per time step, averaged over the split).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { ImageSet } from '../data/types.js';
-import { batches } from '../data/loader.js';
+import type { DataSource } from './dataSource.js';
 import type { SpikingModel } from '../models/types.js';
 import type { SpikeTally } from '../snn/lif.js';
 import { crossEntropy } from '../losses/crossEntropy.js';
@@ -24,32 +23,23 @@ export interface EvalResult {
 export interface EvalOptions {
   timesteps: number;
   batchSize: number;
-  mean: number[];
-  std: number[];
+  split?: 'test' | 'train';
   onBatch?: (done: number, total: number) => void;
 }
 
-export function evaluate(model: SpikingModel, set: ImageSet, o: EvalOptions): EvalResult {
+export function evaluate(model: SpikingModel, data: DataSource, o: EvalOptions): EvalResult {
+  const split = o.split ?? 'test';
   const t0 = performance.now();
   const tallies = new Map<string, SpikeTally>();
   let correct = 0;
   let lossSum = 0;
   let seen = 0;
-  const it = batches(set, {
-    batchSize: o.batchSize,
-    shuffle: false,
-    rng: null,
-    augment: [],
-    cropPadding: 0,
-    mean: o.mean,
-    std: o.std,
-    dropLast: false,
-  });
+  const it = data.batches(split, { batchSize: o.batchSize, shuffle: false, rng: null, augment: [], cropPadding: 0, dropLast: false });
   for (const b of it) {
     const [loss, hits] = tf.tidy(() => {
-      const x = tf.tensor4d(b.x, [b.size, set.height, set.width, set.channels]);
+      const x = tf.tensor4d(b.x, b.shape);
       const y = tf.tensor1d(b.y, 'int32');
-      const logits = model.forward(x, { training: false, timesteps: o.timesteps, tallies });
+      const logits = model.forward(x, { training: false, timesteps: o.timesteps, tallies, noiseSeed: seen });
       const l = crossEntropy(logits, y).mul(b.size);
       const h = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32'));
       return [l.dataSync()[0], h.dataSync()[0]];
@@ -57,7 +47,7 @@ export function evaluate(model: SpikingModel, set: ImageSet, o: EvalOptions): Ev
     lossSum += loss;
     correct += hits;
     seen += b.size;
-    o.onBatch?.(seen, set.count);
+    o.onBatch?.(seen, data.count[split]);
   }
   const seconds = (performance.now() - t0) / 1000;
   const firingRates: Record<string, number> = {};

@@ -9,9 +9,8 @@ import { writeFileAtomic } from '../runs/atomic.js';
 import { applySet, configToYaml, parseYaml, validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { initBackend, type BackendInfo } from '../engine/backend.js';
-import { loadDataset } from '../data/registry.js';
 import { datasetInput } from '../data/shapes.js';
-import type { DatasetSplits } from '../data/types.js';
+import { loadSource, type DataSource } from './dataSource.js';
 import { buildModel, type SpikingModel } from '../models/index.js';
 import { claimRunForResume, createRunFolder, readJson, unlockRun, writeJson, type RunPaths } from '../runs/runFolder.js';
 import { annotateWriteFailure, readCheckpoint, readResumeCheckpoint, type CheckpointData } from '../runs/checkpoint.js';
@@ -46,13 +45,12 @@ export interface TrainOutcome extends TrainResult {
   config: Config;
 }
 
-export function inputSpec(data: DatasetSplits): { height: number; width: number; channels: number; numClasses: number } {
-  const { height, width, channels, numClasses } = data.train;
-  return { height, width, channels, numClasses };
+export function inputSpec(data: DataSource): { height: number; width: number; channels: number; numClasses: number } {
+  return data.input;
 }
 
 /** Builds the model of a config for a data set, with its seeded initial weights. */
-export function modelFor(cfg: Config, data: DatasetSplits, label = 'snn'): SpikingModel {
+export function modelFor(cfg: Config, data: DataSource, label = 'snn'): SpikingModel {
   return buildModel(cfg.model, inputSpec(data), createRng(cfg.seed), label, { quant: cfg.quant });
 }
 
@@ -60,7 +58,7 @@ export function modelFor(cfg: Config, data: DatasetSplits, label = 'snn'): Spiki
  * The TNA twin: the same architecture, initialised from its own seed, with the precision and
  * neuron type `loss.tna.twin` asks for.
  */
-export function twinFor(cfg: Config, data: DatasetSplits): Partner {
+export function twinFor(cfg: Config, data: DataSource): Partner {
   const t = cfg.loss.tna.twin;
   const modelCfg = { ...cfg.model, neuron: { ...cfg.model.neuron, type: t.neuron ?? cfg.model.neuron.type } };
   const seed = t.seed ?? (cfg.seed + 1) >>> 0;
@@ -69,7 +67,7 @@ export function twinFor(cfg: Config, data: DatasetSplits): Partner {
 }
 
 /** The KD teacher: any run or checkpoint this tool wrote, rebuilt from its own config, frozen. */
-export function teacherFor(cfg: Config, data: DatasetSplits, runsDir: string): Partner {
+export function teacherFor(cfg: Config, data: DataSource, runsDir: string): Partner {
   if (!cfg.loss.kd.teacher) throw new UserError('loss.kd.teacher: loss.mode kd needs a teacher run or checkpoint');
   let located: ReturnType<typeof locateCheckpoint>;
   try {
@@ -121,9 +119,9 @@ export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
     if (found?.warning) process.stderr.write(`snn: warning: ${found.warning}\n`);
     resume = found?.data;
   }
-  const data = await loadDataset(cfg.data, cfg.seed);
-  if (batchCount(data.train.count, cfg.data.batchSize, true) === 0) {
-    throw new UserError(`data.batchSize: ${cfg.data.batchSize} is larger than the training split (${data.train.count} images)`);
+  const data = await loadSource(cfg);
+  if (batchCount(data.count.train, cfg.data.batchSize, true) === 0) {
+    throw new UserError(`data.batchSize: ${cfg.data.batchSize} is larger than the training split (${data.count.train} images)`);
   }
   const model = modelFor(cfg, data);
   const partners = {
@@ -148,7 +146,7 @@ export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
     host: hostname(),
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? null,
-    data: { source: data.source, train: data.train.count, test: data.test.count },
+    data: { source: data.source, train: data.count.train, test: data.count.test, split: data.split },
     started: new Date().toISOString(),
   };
   if (resume && existsSync(paths.meta)) {

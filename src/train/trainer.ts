@@ -10,8 +10,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import type { DatasetSplits } from '../data/types.js';
-import { batchCount, batches } from '../data/loader.js';
+import { batchCount } from '../data/loader.js';
+import type { DataSource } from './dataSource.js';
 import type { SpikingModel } from '../models/types.js';
 import { createObjective, type Objective } from '../losses/objective.js';
 import { quantReport } from '../quant/report.js';
@@ -56,7 +56,7 @@ export interface TrainState {
 export interface TrainOptions {
   config: Config;
   paths: RunPaths;
-  data: DatasetSplits;
+  data: DataSource;
   model: SpikingModel;
   logger: Logger;
   reporter?: Reporter;
@@ -108,12 +108,11 @@ function globalNormClip(grads: Map<string, tf.Tensor>, maxNorm: number): Map<str
 export async function train(o: TrainOptions): Promise<TrainResult> {
   const { config: cfg, paths, data, model, logger } = o;
   const reporter = o.reporter ?? silentReporter;
-  const { height: H, width: W, channels: C } = data.train;
   const T = cfg.model.timesteps;
   const bs = cfg.data.batchSize;
-  const stepsPerEpoch = batchCount(data.train.count, bs, true);
+  const stepsPerEpoch = batchCount(data.count.train, bs, true);
   if (stepsPerEpoch === 0) {
-    throw new Error(`data.batchSize ${bs} is larger than the training split (${data.train.count} images)`);
+    throw new Error(`data.batchSize ${bs} is larger than the training split (${data.count.train} samples)`);
   }
   const objective = o.objective ?? createObjective({ ...cfg.loss, mode: 'plain' }, model, {});
   const twin = objective.twin;
@@ -202,14 +201,12 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const skip = state.batch;
     const seenAtStart = seen;
     let lr = 0;
-    const it = batches(data.train, {
+    const it = data.batches('train', {
       batchSize: bs,
       shuffle: true,
       rng,
       augment: cfg.data.augment,
       cropPadding: cfg.data.cropPadding,
-      mean: data.mean,
-      std: data.std,
       dropLast: true,
     });
     let b = 0;
@@ -220,7 +217,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       }
       lr = learningRate(cfg.train.schedule, cfg.train.optimizer.lr, state.step, stepsPerEpoch, cfg.train.epochs);
       const [loss, hits, twinHits, terms] = tf.tidy(() => {
-        const x = tf.tensor4d(batch.x, [batch.size, H, W, C]);
+        const x = tf.tensor4d(batch.x, batch.shape);
         const y = tf.tensor1d(batch.y, 'int32');
         type Kept = { logits: tf.Tensor2D; twinLogits: tf.Tensor2D | null; terms: Record<string, tf.Scalar> };
         let kept: Kept | null = null;
@@ -293,12 +290,12 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const isLast = epoch + 1 === cfg.train.epochs;
     const doEval = isLast || (epoch + 1) % cfg.train.evalEvery === 0;
     const ev = doEval
-      ? evaluate(model, data.test, { timesteps: T, batchSize: cfg.data.testBatchSize, mean: data.mean, std: data.std })
+      ? evaluate(model, data, { timesteps: T, batchSize: cfg.data.testBatchSize })
       : null;
     if (ev) lastEval = ev;
     const twinEv =
       doEval && twin
-        ? evaluate(twin.model, data.test, { timesteps: twin.timesteps, batchSize: cfg.data.testBatchSize, mean: data.mean, std: data.std })
+        ? evaluate(twin.model, data, { timesteps: twin.timesteps, batchSize: cfg.data.testBatchSize })
         : null;
     state.epoch = epoch + 1;
     state.rng = rng.state();

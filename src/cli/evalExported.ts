@@ -1,0 +1,48 @@
+/** `snn eval --exported DIR [--compare]`: the engine's report on stdout, or JSON. */
+import { BACKENDS, type BackendName } from '../config/schema.js';
+import { runExportedEval } from '../export/evalExported.js';
+import { parseChoice, parsePositiveInt } from './common.js';
+
+export interface ExportedEvalFlags {
+  timesteps?: string;
+  split: string;
+  json?: boolean;
+  backend?: string;
+  set: string[];
+  compare?: boolean;
+}
+
+export async function exportedEvalCommand(dir: string, f: ExportedEvalFlags): Promise<void> {
+  const out = await runExportedEval({
+    dir,
+    split: parseChoice('--split', f.split, ['test', 'train'] as const),
+    timesteps: f.timesteps ? parsePositiveInt('--timesteps', f.timesteps) : undefined,
+    sets: f.set,
+    compare: f.compare === true,
+    backend: f.backend ? parseChoice<BackendName>('--backend', f.backend, BACKENDS) : undefined,
+  });
+  if (f.json) {
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    return;
+  }
+  const c = out.compare;
+  const lines = [
+    `exported    ${out.exported}${out.postTraining ? ' (POST-TRAINING ternarisation)' : ''}`,
+    `from        ${out.source}`,
+    `engine      ${out.engine}, ${out.ternary ? 'ternary layers as additions/subtractions' : 'float32 layers'}`,
+    `split       ${out.split} (${out.count} images), T = ${out.timesteps}${out.timesteps !== out.trainedTimesteps ? ` (trained at ${out.trainedTimesteps})` : ''}`,
+    `accuracy    ${(100 * out.accuracy).toFixed(2)}%`,
+    `loss        ${out.loss.toFixed(4)}`,
+    `speed       ${out.imagesPerSecond.toFixed(0)} img/s`,
+    ...(c
+      ? [
+          `agreement   ${(100 * c.agreement).toFixed(2)}% of predictions equal TensorFlow.js on ${c.backend} (${c.disagreements} differ)`,
+          `tfjs        accuracy ${(100 * c.tfjsAccuracy).toFixed(2)}%, engine ${c.accuracyDeltaPoints >= 0 ? '+' : ''}${c.accuracyDeltaPoints.toFixed(2)} points` +
+            (c.checkpointChanged ? ' (WARNING: the checkpoint changed since the export)' : ''),
+        ]
+      : []),
+    `firing rate ${out.meanFiringRate.toFixed(4)} spikes per neuron per step, by layer:`,
+    ...Object.entries(out.firingRates).map(([k, v]) => `  ${k.padEnd(28)} ${v.toFixed(4)}`),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}

@@ -1,0 +1,108 @@
+/**
+ * `snn eval --exported DIR`: runs an `snn` export with the engine (no TensorFlow.js) on a split
+ * of the data set it was trained on, and, with `compare`, also runs the source checkpoint with
+ * TensorFlow.js (as `snn eval` does) to report how often the two predict the same class.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { applySet, validateConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { loadDataset } from '../data/registry.js';
+import { UserError } from '../util/errors.js';
+import { Engine } from './engine/engine.js';
+import { evaluateEngine, type EngineEvalResult } from './engine/evaluate.js';
+import { NIR_FILE } from './nir.js';
+import { MANIFEST, readSnnExport, type Manifest } from './snnFormat.js';
+
+export interface ExportedEvalRequest {
+  dir: string;
+  split?: 'test' | 'train';
+  timesteps?: number;
+  sets?: readonly string[];
+  compare?: boolean;
+  backend?: Config['backend'];
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface Agreement {
+  /** Share of images where the engine and TensorFlow.js predict the same class. */
+  agreement: number;
+  disagreements: number;
+  tfjsAccuracy: number;
+  /** Engine accuracy minus TensorFlow.js accuracy, in percentage points. */
+  accuracyDeltaPoints: number;
+  checkpoint: string;
+  backend: string;
+  tfjsSeconds: number;
+  /** The source checkpoint's weights differ from those the export was made from. */
+  checkpointChanged: boolean;
+}
+
+export interface ExportedEvalOutcome extends Omit<EngineEvalResult, 'predictions'> {
+  exported: string;
+  engine: 'snn-engine (TensorFlow.js-free)';
+  split: 'test' | 'train';
+  timesteps: number;
+  trainedTimesteps: number;
+  ternary: boolean;
+  postTraining: boolean;
+  source: string;
+  compare: Agreement | null;
+}
+
+function sourceConfig(manifest: Manifest, sets: readonly string[], file: string): Config {
+  const tree = structuredClone(manifest.source?.config) as Record<string, unknown> | undefined;
+  if (!tree || typeof tree !== 'object') throw new UserError(`${file}: has no source config to find the data set with`);
+  for (const s of sets) applySet(tree, s);
+  return validateConfig(tree, `${file} (source.config)`);
+}
+
+export async function runExportedEval(req: ExportedEvalRequest): Promise<ExportedEvalOutcome> {
+  if (!existsSync(join(req.dir, MANIFEST)) && existsSync(join(req.dir, NIR_FILE))) {
+    throw new UserError(`${req.dir}: a NIR export; snn eval --exported runs the snn format (snn export --format snn), NIR files are for NIR tools`);
+  }
+  const { model, manifest } = readSnnExport(req.dir);
+  const file = join(req.dir, MANIFEST);
+  const cfg = sourceConfig(manifest, req.sets ?? [], file);
+  const data = await loadDataset(cfg.data, cfg.seed);
+  const split = req.split ?? 'test';
+  const set = split === 'test' ? data.test : data.train;
+  const T = req.timesteps ?? manifest.timesteps;
+  const engine = new Engine(model, T);
+  const { predictions, ...res } = evaluateEngine(engine, set, manifest.input.mean, manifest.input.std, req.onProgress);
+
+  let compare: Agreement | null = null;
+  if (req.compare) {
+    const { tfjsReference } = await import('./reference.js');
+    const ref = await tfjsReference(manifest, cfg, set, { timesteps: T, mean: manifest.input.mean, std: manifest.input.std, backend: req.backend });
+    let same = 0;
+    let correct = 0;
+    for (let i = 0; i < set.count; i++) {
+      if (ref.predictions[i] === predictions[i]) same++;
+      if (ref.predictions[i] === set.labels[i]) correct++;
+    }
+    const tfjsAccuracy = set.count > 0 ? correct / set.count : 0;
+    compare = {
+      agreement: set.count > 0 ? same / set.count : 1,
+      disagreements: set.count - same,
+      tfjsAccuracy,
+      accuracyDeltaPoints: 100 * (res.accuracy - tfjsAccuracy),
+      checkpoint: ref.checkpoint,
+      backend: ref.backend,
+      tfjsSeconds: ref.seconds,
+      checkpointChanged: ref.checkpointChanged,
+    };
+  }
+  return {
+    ...res,
+    exported: req.dir,
+    engine: 'snn-engine (TensorFlow.js-free)',
+    split,
+    timesteps: T,
+    trainedTimesteps: manifest.timesteps,
+    ternary: manifest.ternary,
+    postTraining: manifest.postTraining,
+    source: String(manifest.source?.checkpoint ?? manifest.source?.run ?? 'unknown'),
+    compare,
+  };
+}
