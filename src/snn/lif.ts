@@ -195,6 +195,17 @@ function backward(
   return { gx: tf.tensor(r.gx, dy.shape, 'float32'), gk: r.gk };
 }
 
+/** The forward pass on a tensor: spikes and the charged membrane H as tensors, spikes tallied. */
+function forwardTensors(input: tf.Tensor, T: number, p: NeuronParams, k: number, tally?: SpikeTally): { spikes: tf.Tensor; h: tf.Tensor } {
+  const data = input.dataSync() as Float32Array;
+  const { s, h, count } = lifForwardArrays(data, T, p, k);
+  if (tally) {
+    tally.spikes += count;
+    tally.neurons += data.length;
+  }
+  return { spikes: tf.tensor(s, input.shape, 'float32'), h: tf.tensor(h, input.shape, 'float32') };
+}
+
 /**
  * Multi-step IF/LIF on a tensor shaped [T, ...]: returns spikes of the same shape.
  * `tally`, when given, receives the number of spikes and neuron-steps of this call.
@@ -203,14 +214,8 @@ export function multiStepLif(x: tf.Tensor, p: NeuronParams, tally?: SpikeTally):
   const T = x.shape[0];
   const k = decayOf(p);
   const op = customOp((input, save) => {
-    const data = input.dataSync() as Float32Array;
-    const { s, h, count } = lifForwardArrays(data, T, p, k);
-    if (tally) {
-      tally.spikes += count;
-      tally.neurons += data.length;
-    }
-    const spikes = tf.tensor(s, input.shape, 'float32');
-    save([tf.tensor(h, input.shape, 'float32'), spikes]);
+    const { spikes, h } = forwardTensors(input, T, p, k, tally);
+    save([h, spikes]);
     return {
       value: spikes,
       gradFunc: (dy, saved) => backward(dy, saved[0], saved[1], null, T, p, k).gx,
@@ -230,14 +235,8 @@ export function multiStepPlif(x: tf.Tensor, w: tf.Tensor, p: NeuronParams, tally
     const wt = args[1] as tf.Tensor;
     const save = args[2] as tf.GradSaveFunc;
     const k = 1 / (1 + Math.exp(-wt.dataSync()[0]));
-    const data = input.dataSync() as Float32Array;
-    const { s, h, count } = lifForwardArrays(data, T, p, k);
-    if (tally) {
-      tally.spikes += count;
-      tally.neurons += data.length;
-    }
-    const spikes = tf.tensor(s, input.shape, 'float32');
-    save([tf.tensor(h, input.shape, 'float32'), spikes, input]);
+    const { spikes, h } = forwardTensors(input, T, p, k, tally);
+    save([h, spikes, input]);
     return {
       value: spikes,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
