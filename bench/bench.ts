@@ -8,9 +8,10 @@
  * is per case and one case's failure (an engine abort, an out-of-memory) does not end the run.
  * The parent never loads tfjs.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadavg } from 'node:os';
+import { freemem, loadavg } from 'node:os';
 import {
   CaseSpecSchema,
   caseWork,
@@ -25,6 +26,8 @@ import { failureReason, runChild } from './child.js';
 import type { CaseResult } from './measure.js';
 import {
   describeMachine,
+  formatCpuTable,
+  formatMarkdown,
   formatTable,
   gitCommit,
   memorySweepSummary,
@@ -67,15 +70,32 @@ function isFailure(r: CaseResult | CaseFailure): r is CaseFailure {
   return 'error' in r;
 }
 
+/** MemAvailable from /proc/meminfo (MB), or os.freemem() elsewhere. */
+function availableMemoryMB(): number {
+  try {
+    const m = /^MemAvailable:\s+(\d+)\s+kB/m.exec(readFileSync('/proc/meminfo', 'utf8'));
+    if (m) return Number(m[1]) / 1024;
+  } catch {
+    // not Linux
+  }
+  return freemem() / (1024 * 1024);
+}
+
+/** The wasm32 heap's ceiling (65,536 pages of 64 KiB) plus Node's own few hundred MB. */
+const WASM_RSS_LIMIT_MB = 4096 + 300;
+
 /**
- * The --full grid's guard: per engine and model, predicts a case's training step from the
- * largest case measured so far (time per image-step × T × batch; per-image cost falls with
- * batch, so this overestimates slightly) and skips it over the cap; a case at least as large as
- * one that failed (the wasm heap's 4 GB, an out-of-memory kill) is skipped too. The memory sweep
- * uses only the second rule.
+ * Keeps the --full grid and the memory sweep from running what cannot finish, per engine and
+ * model, from the cases measured so far (each model's cases run from the smallest T × batch up):
+ * - a case at least as large as one that failed (the wasm heap's 4 GB, an out-of-memory kill);
+ * - a case whose peak RSS, extrapolated linearly in T × batch, exceeds 80 % of the memory
+ *   available now (a shared machine: an out-of-memory kill could hit other work);
+ * - --full only: a training step predicted (time per image-step × T × batch, from the largest
+ *   case measured; per-image cost falls with batch, so this overestimates slightly) over the
+ *   cap, or a wasm case predicted over the 4 GB heap.
  */
 class Guard {
-  private readonly measured = new Map<string, { work: number; msPerBatch: number }>();
+  private readonly measured = new Map<string, { work: number; msPerBatch: number; rssMB: number }[]>();
   private readonly failed = new Map<string, { spec: CaseSpec; error: string }>();
   constructor(private readonly capSeconds: number | null) {}
 
@@ -83,16 +103,27 @@ class Guard {
     return `${engine}/${spec.model}`;
   }
 
-  record(engine: string, spec: CaseSpec, trainMsPerBatch: number | null, error: string | null): void {
+  record(engine: string, spec: CaseSpec, train: { msPerBatch: number; rssMB: number } | null, error: string | null): void {
     const k = this.key(engine, spec);
     const work = caseWork(spec);
-    if (error !== null) {
+    if (error !== null || train === null) {
       const prev = this.failed.get(k);
-      if (!prev || caseWork(prev.spec) > work) this.failed.set(k, { spec, error });
+      if (!prev || caseWork(prev.spec) > work) this.failed.set(k, { spec, error: error ?? 'no result' });
       return;
     }
-    const prev = this.measured.get(k);
-    if (trainMsPerBatch !== null && (!prev || prev.work <= work)) this.measured.set(k, { work, msPerBatch: trainMsPerBatch });
+    const list = this.measured.get(k) ?? [];
+    list.push({ work, ...train });
+    list.sort((a, b) => a.work - b.work);
+    this.measured.set(k, list);
+  }
+
+  /** Peak RSS at `work` image-steps: a line through the two largest cases (one: proportional). */
+  private predictRss(list: { work: number; rssMB: number }[], work: number): number {
+    const b = list[list.length - 1];
+    const a = list.length > 1 ? list[list.length - 2] : null;
+    if (!a || a.work === b.work) return (b.rssMB * work) / b.work;
+    const slope = Math.max(0, (b.rssMB - a.rssMB) / (b.work - a.work));
+    return b.rssMB + slope * (work - b.work);
   }
 
   /** Why this case should not run, or null. */
@@ -103,12 +134,23 @@ class Guard {
     if (f && caseWork(f.spec) <= work) {
       return `not run: the smaller case T=${f.spec.timesteps} batch ${f.spec.batch} failed (${f.error})`;
     }
-    const m = this.measured.get(k);
-    if (this.capSeconds !== null && m) {
-      const predicted = (m.msPerBatch / m.work) * work / 1000;
-      if (predicted > this.capSeconds) {
-        return `not run: predicted ~${Math.round(predicted)} s per training step (cap ${this.capSeconds} s)`;
-      }
+    const list = this.measured.get(k);
+    if (!list || list.length === 0) return null;
+    const last = list[list.length - 1];
+    if (work <= last.work) return null;
+    const rss = this.predictRss(list, work);
+    const avail = availableMemoryMB();
+    if (rss > 0.8 * avail) {
+      return `not run: predicted peak RSS ~${Math.round(rss)} MB, over 80 % of the ${Math.round(avail)} MB available`;
+    }
+    if (this.capSeconds === null) return null;
+    if (engine === 'snn' && spec.backend === 'wasm' && rss > WASM_RSS_LIMIT_MB) {
+      return `not run: predicted peak RSS ~${Math.round(rss)} MB, beyond the wasm heap's 4 GB`;
+    }
+    const predicted = ((last.msPerBatch / last.work) * work) / 1000;
+    if (predicted > this.capSeconds) {
+      const p = predicted < 10 ? predicted.toFixed(1) : String(Math.round(predicted));
+      return `not run: predicted ~${p} s per training step (cap ${this.capSeconds} s)`;
     }
     return null;
   }
@@ -131,6 +173,11 @@ async function parentMain(argv: readonly string[], opts: BenchOptions): Promise<
   const failures: CaseFailure[] = [];
   const skipped: SkippedCase[] = [];
   const torchRuns: TorchRun[] = [];
+  /** 1-minute load average as each child starts: the machine is shared, the figures move with it. */
+  const loads: BenchReport['loads'] = [];
+  const noteLoad = (spec: CaseSpec, engine: string): void => {
+    loads.push({ model: spec.model, timesteps: spec.timesteps, batch: spec.batch, engine, load1: loadavg()[0] });
+  };
   const guard = new Guard(opts.full ? opts.maxStepSeconds : null);
   const guarded = opts.full || opts.memorySweep;
   for (const [i, spec] of cases.entries()) {
@@ -141,6 +188,7 @@ async function parentMain(argv: readonly string[], opts: BenchOptions): Promise<
       process.stderr.write(`${head} snn (${spec.backend}): ${skipSnn}\n`);
     } else {
       process.stderr.write(`${head} snn (${spec.backend}) ... `);
+      noteLoad(spec, 'snn');
       const r = await runSnn(spec);
       if (isFailure(r)) {
         failures.push(r);
@@ -149,7 +197,7 @@ async function parentMain(argv: readonly string[], opts: BenchOptions): Promise<
         process.stderr.write(`failed: ${r.error}${peak}\n`);
       } else {
         results.push(r);
-        guard.record('snn', spec, r.train.msPerBatch, null);
+        guard.record('snn', spec, { msPerBatch: r.train.msPerBatch, rssMB: r.memory.maxRssMB }, null);
         const fwd = r.forward ? `forward ${r.forward.msPerBatch.toFixed(0)} ms, ` : '';
         process.stderr.write(
           `${fwd}train ${r.train.msPerBatch.toFixed(0)} ms, peak RSS ${Math.round(r.memory.maxRssMB)} MB\n`,
@@ -168,9 +216,15 @@ async function parentMain(argv: readonly string[], opts: BenchOptions): Promise<
         continue;
       }
       process.stderr.write(`${head} pytorch (${k} thr) ... `);
+      noteLoad(spec, `pytorch ${k} thr`);
       const t = await runTorch(packageRoot, spec, k);
       torchRuns.push(t);
-      guard.record(engine, spec, t.result?.train.msPerBatch ?? null, t.error);
+      guard.record(
+        engine,
+        spec,
+        t.result ? { msPerBatch: t.result.train.msPerBatch, rssMB: t.result.memory.maxRssMB } : null,
+        t.error,
+      );
       if (t.result) {
         const fwd = t.result.forward ? `forward ${t.result.forward.msPerBatch.toFixed(0)} ms, ` : '';
         process.stderr.write(
@@ -192,10 +246,13 @@ async function parentMain(argv: readonly string[], opts: BenchOptions): Promise<
     skipped,
     torch: { ...torch, threads, runs: torchRuns },
     memorySweep: null,
+    loads,
   };
   if (opts.memorySweep) report.memorySweep = memorySweepSummary(report);
   const paths = writeReport(resultsDir, report, started);
   process.stdout.write('\n' + formatTable(report) + '\n\n');
+  const cpu = formatCpuTable(report);
+  if (cpu) process.stdout.write('Per CPU-second:\n\n' + cpu + '\n\n');
   if (report.memorySweep) process.stdout.write(report.memorySweep.markdown + '\n\n');
   process.stdout.write(`wrote ${relative(process.cwd(), paths.json)} and ${relative(process.cwd(), paths.markdown)}\n`);
   // A failure inside the memory sweep or the --full grid (the wasm heap's 4 GB) is a finding
@@ -208,6 +265,15 @@ async function main(): Promise<void> {
   const opts = parseArgs(argv);
   if (opts.help) {
     process.stdout.write(USAGE + '\n');
+    return;
+  }
+  if (opts.render !== null) {
+    const report = JSON.parse(readFileSync(opts.render, 'utf8')) as BenchReport;
+    if (report.mode === 'memory-sweep') report.memorySweep = memorySweepSummary(report);
+    const md = opts.render.replace(/\.json$/, '') + '.md';
+    writeFileSync(md, formatMarkdown(report));
+    if (report.memorySweep) writeFileSync(opts.render, JSON.stringify(report, null, 2) + '\n');
+    process.stdout.write(`wrote ${md}\n`);
     return;
   }
   if (opts.caseJson !== null) {

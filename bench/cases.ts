@@ -84,6 +84,8 @@ export interface BenchOptions {
   torchThreads: number[] | null;
   /** --full: skip a case whose predicted training step (from smaller ones) exceeds this. */
   maxStepSeconds: number;
+  /** Re-render the Markdown of a results JSON (bench-STAMP.json → bench-STAMP.md), measuring nothing. */
+  render: string | null;
   /** A single case to run in this process (the child side of bench.ts). */
   caseJson: string | null;
   help: boolean;
@@ -101,14 +103,16 @@ export const USAGE = `usage: node dist/bench/bench.js [options]
   --no-baseline    leave out the reference CNN at T=4 batch 32 (included otherwise)
   --seed N         seed of weights and inputs (default 1)
   --full           the issue-6 grid: ${FULL_GRID.models.join(',')} × T ${FULL_GRID.timesteps.join(',')} × batch ${FULL_GRID.batches.join(',')}
-                   (cases run cheapest first; one whose training step is predicted from the
-                   smaller ones to exceed --max-step-seconds is skipped, and so is one at least as
-                   large as a case that failed; a step slower than 20 s cuts the steps to 1 + 3)
+                   (cases run cheapest first; one predicted from the smaller ones to take more than
+                   --max-step-seconds per training step, or more than the wasm heap's 4 GB, is
+                   skipped, and so is one at least as large as a case that failed or predicted to
+                   need 80 % of the available memory; a step slower than 20 s cuts the steps to 1 + 3)
   --max-step-seconds N   the --full cap (default 120)
   --memory-sweep   peak RSS against T: resnet19, batch 32, T ${MEMORY_SWEEP.timesteps.join(',')} (--models, --batch,
                    --timesteps override); one training step per point, no forward passes
   --no-torch       leave out the PyTorch reference
   --torch-threads a,b   thread counts of the PyTorch reference (default 1,2; the memory sweep 1)
+  --render FILE    rewrite the Markdown of a results JSON (FILE.json → FILE.md), measuring nothing
 Inputs: reference, resnet19, resnet20 32×32×3; tiny 28×28×1; 10 classes. One child process per case
 and engine. The PyTorch reference (bench/torch_reference.py) runs when ${TORCH_PYTHON} can import torch.`;
 
@@ -144,6 +148,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     torch: true,
     torchThreads: null,
     maxStepSeconds: 120,
+    render: null,
     caseJson: null,
     help: false,
   };
@@ -201,8 +206,14 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
       case '--torch-threads':
         o.torchThreads = positiveInts(flag, value());
         break;
-      case '--max-step-seconds':
-        [o.maxStepSeconds] = positiveInts(flag, value());
+      case '--max-step-seconds': {
+        const n = Number(value());
+        if (!Number.isFinite(n) || n <= 0) throw new Error('--max-step-seconds: expected a positive number');
+        o.maxStepSeconds = n;
+        break;
+      }
+      case '--render':
+        o.render = value();
         break;
       case '--no-baseline':
         o.baseline = false;

@@ -21,6 +21,14 @@ export interface Timing {
   imagesPerSecond: number;
   /** Every timed step, in order (ms). */
   samplesMs: number[];
+  /**
+   * Median CPU time of the process per step (user + system, all its threads), ms; with one
+   * compute thread it hardly moves with the machine's load, where wall time does.
+   */
+  cpuMsPerBatch: number;
+  /** batch ÷ CPU seconds per step: throughput per CPU-second. */
+  imagesPerCpuSecond: number;
+  cpuSamplesMs: number[];
 }
 
 export interface CaseResult {
@@ -36,8 +44,8 @@ export interface CaseResult {
     peakRssMB: number;
     /** process.resourceUsage().maxRSS: the kernel's high-water mark for this process. */
     maxRssMB: number;
-    /** Tensors left behind per timed step (0 unless something leaks). */
-    tensorsLeakedPerStep: number;
+    /** Tensors left behind per timed step (0 unless something leaks; null without a warm-up step). */
+    tensorsLeakedPerStep: number | null;
   };
   /** Loss at the first and last training step, a sanity check that the step really trains. */
   loss: { first: number; last: number };
@@ -52,10 +60,24 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function timing(samples: number[], batch: number): Timing {
+function timing(samples: number[], cpuSamples: number[], batch: number): Timing {
   const ms = median(samples);
+  const cpu = median(cpuSamples);
   const r2 = (v: number): number => Math.round(v * 100) / 100; // µs noise is not information
-  return { msPerBatch: r2(ms), imagesPerSecond: r2((batch * 1000) / ms), samplesMs: samples.map(r2) };
+  return {
+    msPerBatch: r2(ms),
+    imagesPerSecond: r2((batch * 1000) / ms),
+    samplesMs: samples.map(r2),
+    cpuMsPerBatch: r2(cpu),
+    imagesPerCpuSecond: r2((batch * 1000) / cpu),
+    cpuSamplesMs: cpuSamples.map(r2),
+  };
+}
+
+/** CPU time of this process so far (user + system), ms. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 function buildBenchModel(spec: CaseSpec, rng: Rng): SpikingModel {
@@ -117,7 +139,7 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
    * `slowStepSeconds`, a first warm-up step slower than that drops the rest of the warm-up and
    * times at most 3 steps (a --full grid case that would otherwise take many minutes).
    */
-  const timed = (f: () => void): { samples: number[]; leakedPerStep: number } => {
+  const timed = (f: () => void): { samples: number[]; cpuSamples: number[]; leakedPerStep: number | null } => {
     let warmup = spec.warmup;
     let steps = spec.steps;
     for (let i = 0; i < warmup; i++) {
@@ -132,13 +154,18 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     // Counted after warm-up: Adam allocates its moment slots at the first step, which is no leak.
     const tensorsBefore = tf.memory().numTensors;
     const samples: number[] = [];
+    const cpuSamples: number[] = [];
     for (let i = 0; i < steps; i++) {
+      const c0 = cpuMs();
       const t0 = performance.now();
       f();
       samples.push(performance.now() - t0);
+      cpuSamples.push(cpuMs() - c0);
       sample();
     }
-    return { samples, leakedPerStep: (tf.memory().numTensors - tensorsBefore) / steps };
+    // Without a warm-up step the first timed one allocates Adam's slots: no leak count then.
+    const leakedPerStep = warmup > 0 ? (tf.memory().numTensors - tensorsBefore) / steps : null;
+    return { samples, cpuSamples, leakedPerStep };
   };
 
   const fwd = spec.measureForward ? timed(forwardStep) : null;
@@ -152,12 +179,12 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     backend,
     versions: { node: process.version, tfjs: tf.version.tfjs, tfjsBackendWasm: version_wasm },
     parameters: vars.reduce((n, v) => n + v.size, 0),
-    forward: fwd ? timing(fwd.samples, spec.batch) : null,
-    train: timing(trn.samples, spec.batch),
+    forward: fwd ? timing(fwd.samples, fwd.cpuSamples, spec.batch) : null,
+    train: timing(trn.samples, trn.cpuSamples, spec.batch),
     memory: {
       peakRssMB: peakRss / MB,
       maxRssMB: (process.resourceUsage().maxRSS * 1024) / MB, // maxRSS is in kilobytes
-      tensorsLeakedPerStep: Math.max(fwd?.leakedPerStep ?? 0, trn.leakedPerStep),
+      tensorsLeakedPerStep: trn.leakedPerStep === null ? null : Math.max(fwd?.leakedPerStep ?? 0, trn.leakedPerStep),
     },
     loss: { first: losses[0], last: losses[losses.length - 1] },
   };

@@ -18,6 +18,8 @@ export interface TorchResult {
     python: string;
     threads: number;
     mkldnn: boolean;
+    /** OMP_WAIT_POLICY as inherited from the bench's environment (null: OpenMP's default, spinning). */
+    ompWaitPolicy: string | null;
     cpuCapability: string | null;
     memoryFormat: string;
     lif: string;

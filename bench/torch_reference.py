@@ -26,7 +26,7 @@ The same networks as the snn side, with the same maths, measured the same way:
 - Loss: softmax cross-entropy; optimizer: Adam (lr 1e-3, betas 0.9/0.999, eps 1e-8).
 
 Measured: forward (eval mode, no_grad) and training steps (zero_grad, forward, backward, Adam),
-median of the timed steps after the warm-up ones; peak RSS = getrusage(RUSAGE_SELF).ru_maxrss
+median of the timed steps after the warm-up ones, wall time and the process's CPU time; peak RSS = getrusage(RUSAGE_SELF).ru_maxrss
 of this process (run one case per fresh process). Threads are pinned with OMP_NUM_THREADS /
 MKL_NUM_THREADS (set before torch is imported) and torch.set_num_threads.
 
@@ -300,12 +300,18 @@ def max_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
 
 
-def timing(samples_ms, batch):
+def timing(samples_ms, cpu_samples_ms, batch):
     ms = statistics.median(samples_ms)
+    cpu = statistics.median(cpu_samples_ms)
     return {
         "msPerBatch": round(ms, 2),
         "imagesPerSecond": round(batch * 1000 / ms, 2),
         "samplesMs": [round(s, 2) for s in samples_ms],
+        # CPU time of the process (user + system, all threads): hardly moved by the machine's load
+        # with one thread; with several it includes OpenMP's spin-waiting.
+        "cpuMsPerBatch": round(cpu, 2),
+        "imagesPerCpuSecond": round(batch * 1000 / cpu, 2),
+        "cpuSamplesMs": [round(s, 2) for s in cpu_samples_ms],
     }
 
 
@@ -349,12 +355,14 @@ def main():
             if i == 0 and slow is not None and dt > slow:
                 warmup, steps = 1, min(steps, 3)
             i += 1
-        samples = []
+        samples, cpu_samples = [], []
         for _ in range(steps):
+            c0 = time.process_time()
             t0 = time.perf_counter()
             f()
             samples.append((time.perf_counter() - t0) * 1000)
-        return timing(samples, cfg["batch"])
+            cpu_samples.append((time.process_time() - c0) * 1000)
+        return timing(samples, cpu_samples, cfg["batch"])
 
     fwd = None
     if not cfg["skipForward"]:
@@ -371,6 +379,7 @@ def main():
             "threads": torch.get_num_threads(),
             "mkldnn": torch.backends.mkldnn.is_available(),
             "cpuCapability": cpu_capability(),
+            "ompWaitPolicy": os.environ.get("OMP_WAIT_POLICY"),
             "memoryFormat": cfg["memoryFormat"],
             "lif": cfg["lif"],
         },

@@ -307,3 +307,15 @@ test('UnsortedSegmentSum and the gradient of gather match cpu', async () => {
     tf.grad((p: tf.Tensor) => tf.gather(p, it).mul(dyt).sum())(pt),
   );
 });
+
+test('Identity on wasm shares the data instead of copying it, and the clone outlives its source', async () => {
+  await tf.setBackend('wasm');
+  const x = tf.tensor1d([1, 2, 3, 4]);
+  const buffers = (): number => tf.engine().backend.numDataIds();
+  const before = buffers();
+  const y = x.clone();
+  assert.equal(buffers(), before, 'a clone must not allocate a buffer');
+  x.dispose();
+  assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3, 4]);
+  y.dispose();
+});

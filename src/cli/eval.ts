@@ -33,13 +33,13 @@ export function evalCommand(program: Command): void {
     .option('--compare', 'with --exported: also run the source checkpoint with TensorFlow.js and report prediction agreement')
     .action(async (target: string | undefined, f: EvalFlags) => {
       if (f.exported !== undefined) {
-        if (target !== undefined) throw new UserError('snn eval: give a run or --exported DIR, not both');
+        if (target !== undefined) throw new UserError('eval: give a run or --exported DIR, not both');
         const { exportedEvalCommand } = await import('./evalExported.js');
         await exportedEvalCommand(f.exported, f);
         return;
       }
       if (f.compare) throw new UserError('--compare: goes with --exported DIR');
-      if (target === undefined) throw new UserError("snn eval: needs a run, a checkpoint folder or 'latest' (or --exported DIR)");
+      if (target === undefined) throw new UserError("eval: needs a run, a checkpoint folder or 'latest' (or --exported DIR)");
       const res = await runEval({
         target,
         runsDir: f.runsDir,

@@ -63,9 +63,13 @@ export function exportCommand(program: Command): void {
         `files       ${res.files.map((x) => `${x.name} ${kb(x.bytes)}`).join(', ')}`,
         `layers      (trained bits, weights, stored size):`,
         ...rows,
-        `size        ${kb(s.packedBytes)} against ${kb(s.float32Bytes)} as float32: ${s.ratio.toFixed(2)}x smaller` +
-          (res.checkpointWeightsBytes !== null ? ` (checkpoint weights.bin: ${kb(res.checkpointWeightsBytes)})` : ''),
-        s.ternaryLayers.count > 0
+        res.format === 'nir'
+          ? `size        model.nir ${kb(s.packedBytes)} (HDF5, float32 weights, per-neuron parameter arrays); float32 weights of this network ${kb(s.float32Bytes)}; --format snn packs it`
+          : `size        ${kb(s.packedBytes)} against ${kb(s.float32Bytes)} as float32: ${s.ratio.toFixed(2)}x smaller` +
+            (res.checkpointWeightsBytes !== null ? ` (checkpoint weights.bin: ${kb(res.checkpointWeightsBytes)})` : ''),
+        res.format === 'nir'
+          ? `ternary     ${s.ternaryLayers.count} layers written as their float32 values (NIR has no ternary type)`
+          : s.ternaryLayers.count > 0
           ? `ternary     ${s.ternaryLayers.count} layers, ${s.ternaryLayers.weights} weights: ${kb(s.ternaryLayers.packedBytes)} against ${kb(s.ternaryLayers.float32Bytes)} float32, ${s.ternaryLayers.ratio.toFixed(2)}x smaller`
           : `ternary     none (every layer float32)`,
         `float       ${s.floatLayers.count} layers kept float32, ${s.floatLayers.weights} weights, ${kb(s.floatLayers.bytes)}`,

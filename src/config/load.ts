@@ -14,7 +14,12 @@ const isTree = (v: unknown): v is Tree => typeof v === 'object' && v !== null &&
 
 /** Parses YAML text; syntax errors name the file, line and column. */
 export function parseYaml(text: string, file: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  let doc: ReturnType<typeof parseDocument>;
+  try {
+    doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, logLevel: 'error' }); // no warnings on stderr
+  } catch (e) {
+    throw new UserError(`${file}: YAML syntax error: ${yamlFailure(e)}`);
+  }
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const pos = e.linePos?.[0];
@@ -22,7 +27,17 @@ export function parseYaml(text: string, file: string): unknown {
     const msg = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
     throw new UserError(`${where}: YAML syntax error: ${msg}`);
   }
-  return doc.toJS();
+  try {
+    return doc.toJS();
+  } catch (e) {
+    // An alias to a missing anchor, too many aliases (a "billion laughs" document), ...
+    throw new UserError(`${file}: YAML error: ${yamlFailure(e)}`);
+  }
+}
+
+function yamlFailure(e: unknown): string {
+  if (e instanceof RangeError) return 'nested too deeply';
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
 }
 
 export function readConfigFile(file: string): Tree {
@@ -58,6 +73,8 @@ export function applySet(tree: Tree, assignment: string): void {
   const raw = assignment.slice(eq + 1);
   const keys = path.split('.');
   if (keys.some((k) => k === '')) throw new UserError(`--set ${assignment}: empty key in '${path}'`);
+  const bad = keys.find((k) => k === '__proto__' || k === 'constructor' || k === 'prototype');
+  if (bad) throw new UserError(`--set ${path}: unknown key '${bad}'`);
   const value = raw === '' ? '' : parseYaml(raw, `--set ${path}`);
   let node = tree;
   for (let i = 0; i < keys.length - 1; i++) {

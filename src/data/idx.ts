@@ -131,5 +131,11 @@ export async function loadIdxDataset(dir: string, numClasses = 10): Promise<{ tr
     loadSplit(dir, IDX_FILES.trainImages, IDX_FILES.trainLabels, numClasses),
     loadSplit(dir, IDX_FILES.testImages, IDX_FILES.testLabels, numClasses),
   ]);
+  if (train.height !== test.height || train.width !== test.width) {
+    const file = (name: string): string => findGzOrRaw(dir, name) ?? name;
+    throw new UserError(
+      `${file(IDX_FILES.testImages)} holds ${test.height}×${test.width} images but ${file(IDX_FILES.trainImages)} holds ${train.height}×${train.width}`,
+    );
+  }
   return { train, test };
 }

@@ -68,7 +68,12 @@ export async function runExportedEval(req: ExportedEvalRequest): Promise<Exporte
   const split = req.split ?? 'test';
   const set = split === 'test' ? data.test : data.train;
   const T = req.timesteps ?? manifest.timesteps;
-  const engine = new Engine(model, T);
+  let engine: Engine;
+  try {
+    engine = new Engine(model, T);
+  } catch (e) {
+    throw new UserError(`${file}: ${(e as Error).message}`);
+  }
   const { predictions, ...res } = evaluateEngine(engine, set, manifest.input.mean, manifest.input.std, req.onProgress);
 
   let compare: Agreement | null = null;

@@ -140,7 +140,8 @@ export function exportModel(model: SpikingModel, input: Omit<ExportInput, 'encod
         break;
       }
       case 'neuron':
-        nodes.push({ ...base, op: 'neuron', neuron: neuronSpec(model, t.neuron!, t.key) });
+        // Elementwise: the shape of what it reads (an FC layer's [F], not the [1, 1, F] it was reshaped to).
+        nodes.push({ ...base, shape: trace[t.inputs[0]].shape, op: 'neuron', neuron: neuronSpec(model, t.neuron!, t.key) });
         break;
       case 'maxpool':
         nodes.push({ ...base, op: 'maxpool', kernel: t.pool!.kernel, stride: t.pool!.stride, pad: t.pool!.pad, inShape: trace[t.inputs[0]].shape });

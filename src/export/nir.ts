@@ -241,7 +241,7 @@ export async function writeNir(file: string, g: NirGraph): Promise<void> {
       for (const [k, v] of Object.entries(node.fields)) {
         if (typeof v === 'string') grp.create_dataset({ name: k, data: v });
         else {
-          const big = v.data.length >= 4096;
+          const big = v.data.length >= 256;
           grp.create_dataset({
             name: k,
             data: v.data,

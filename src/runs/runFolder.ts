@@ -104,6 +104,10 @@ function processAlive(pid: number): boolean {
 
 const mine = (l: LockInfo): boolean => l.pid === process.pid && l.host === hostname();
 
+/** Locks this process holds: released when it exits, whatever path it exits by. */
+const held = new Set<string>();
+let exitHook = false;
+
 /** The lock of a run folder if a live process other than this one holds it. */
 export function lockHolder(dir: string): LockInfo | null {
   const l = readLock(dir);
@@ -155,6 +159,13 @@ export function lockRun(dir: string): void {
   } finally {
     rmSync(tmp, { force: true });
   }
+  held.add(dir);
+  if (!exitHook) {
+    exitHook = true;
+    process.on('exit', () => {
+      for (const d of held) unlockRun(d);
+    });
+  }
   for (const n of readdirSync(dir)) {
     if (/^\..+\.[0-9a-f]{8}\.tmp$/.test(n) || /^\.lock-stale-/.test(n)) rmSync(join(dir, n), { force: true });
   }
@@ -162,8 +173,13 @@ export function lockRun(dir: string): void {
 
 /** Releases this process's lock of a run folder (a lock held by another process is left alone). */
 export function unlockRun(dir: string): void {
-  const l = readLock(dir);
-  if (l && mine(l)) rmSync(join(dir, LOCK_FILE), { force: true });
+  held.delete(dir);
+  try {
+    const l = readLock(dir);
+    if (l && mine(l)) rmSync(join(dir, LOCK_FILE), { force: true });
+  } catch {
+    // the folder is gone, or unwritable: nothing to release
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -18,9 +18,12 @@
  *   SNN_TEST_NONFINITE_AT=E:B[,E:B..][=nan|inf]
  *                                     the loss of batch B of epoch E (1-based) reads as NaN
  *                                     (or +Infinity), as a diverged step would.
- *   SNN_TEST_FAIL_WRITE=substr[:CODE] every crash-safe write (and checkpoint folder or link
- *                                     creation) to a path containing `substr` fails with
- *                                     errno CODE (default ENOSPC, "no space left on device").
+ *   SNN_TEST_FAIL_WRITE=pattern[:CODE][@N]
+ *                                     crash-safe writes (and checkpoint folder and link
+ *                                     creations) to a path containing `pattern` (where `*`
+ *                                     matches anything) fail with errno CODE (default ENOSPC,
+ *                                     "no space left on device"), from the N-th such write of
+ *                                     the process on (default the first).
  */
 import { writeSync } from 'node:fs';
 
@@ -81,12 +84,22 @@ const MESSAGES: Record<string, string> = {
 };
 
 /** SNN_TEST_FAIL_WRITE: throws the errno error a failing write of `path` would. */
+let matchingWrites = 0;
+let countedSpec = '';
 export function writeFault(path: string, syscall = 'write'): void {
   const spec = process.env.SNN_TEST_FAIL_WRITE;
   if (!spec) return;
-  const colon = spec.lastIndexOf(':');
-  const [substr, code] = colon > 0 && /^E[A-Z]+$/.test(spec.slice(colon + 1)) ? [spec.slice(0, colon), spec.slice(colon + 1)] : [spec, 'ENOSPC'];
-  if (!substr || !path.includes(substr)) return;
+  if (spec !== countedSpec) {
+    countedSpec = spec;
+    matchingWrites = 0;
+  }
+  const m = /^(.*?)(?::(E[A-Z]+))?(?:@(\d+))?$/.exec(spec);
+  if (!m || !m[1]) return;
+  const [, pattern, code = 'ENOSPC', from = '1'] = m;
+  const re = new RegExp(pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*'));
+  if (!re.test(path)) return;
+  matchingWrites += 1;
+  if (matchingWrites < Number(from)) return;
   const e = new Error(`${code}: ${MESSAGES[code] ?? 'simulated failure'}, ${syscall} '${path}'`) as NodeJS.ErrnoException;
   e.code = code;
   e.syscall = syscall;

@@ -9,6 +9,7 @@ import { makeConv2DBackpropInputConfig } from './conv2DBackpropInput.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwiseConv2dNativeBackpropFilter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwiseConv2dNativeBackpropInput.js';
 import { maxPoolGradConfig } from './maxPoolGrad.js';
+import { identityConfig } from './identity.js';
 import { unsortedSegmentSumConfig } from './unsortedSegmentSum.js';
 
 /** Kernel names this module (re)registers for wasm. */
@@ -19,6 +20,7 @@ export const WASM_TRAINING_KERNELS: readonly string[] = [
   tf.DepthwiseConv2dNativeBackpropFilter,
   tf.DepthwiseConv2dNativeBackpropInput,
   tf.UnsortedSegmentSum,
+  tf.Identity,
 ];
 
 let registered = false;
@@ -43,5 +45,6 @@ export function registerWasmTrainingKernels(): void {
   replace(depthwiseConv2dNativeBackpropFilterConfig);
   replace(depthwiseConv2dNativeBackpropInputConfig);
   replace(unsortedSegmentSumConfig);
+  replace(identityConfig);
   registered = true;
 }

@@ -79,32 +79,40 @@ function convKernel(n: ConvNode, x: Float32Array, y: Float32Array): Kernel {
   const acc = new Float32Array(O);
   const bias = n.bias;
   if (n.weights.kind === 'ternary') {
+    // Event-driven: each non-zero input is added to (or subtracted from) the outputs it reaches.
     const { plusStart, plus, minusStart, minus } = tapLists(n.weights.codes, O);
     const scale = n.weights.scale;
+    const sums = new Float32Array(OH * OW * O);
     return () => {
-      for (let oh = 0; oh < OH; oh++) {
-        for (let ow = 0; ow < OW; ow++) {
-          acc.fill(0);
-          for (let kh = 0; kh < K; kh++) {
-            const ih = oh * S - P + kh;
-            if (ih < 0 || ih >= H) continue;
-            for (let kw = 0; kw < K; kw++) {
-              const iw = ow * S - P + kw;
-              if (iw < 0 || iw >= W) continue;
-              const xBase = (ih * W + iw) * C;
-              const tBase = (kh * K + kw) * C;
-              for (let c = 0; c < C; c++) {
-                const v = x[xBase + c];
-                if (v === 0) continue;
-                const j = tBase + c;
-                for (let p = plusStart[j], e = plusStart[j + 1]; p < e; p++) acc[plus[p]] += v;
-                for (let p = minusStart[j], e = minusStart[j + 1]; p < e; p++) acc[minus[p]] -= v;
+      sums.fill(0);
+      for (let ih = 0; ih < H; ih++) {
+        for (let iw = 0; iw < W; iw++) {
+          const xBase = (ih * W + iw) * C;
+          for (let c = 0; c < C; c++) {
+            const v = x[xBase + c];
+            if (v === 0) continue;
+            for (let kh = 0; kh < K; kh++) {
+              const ohS = ih + P - kh;
+              if (ohS < 0 || ohS % S !== 0) continue;
+              const oh = ohS / S;
+              if (oh >= OH) continue;
+              for (let kw = 0; kw < K; kw++) {
+                const owS = iw + P - kw;
+                if (owS < 0 || owS % S !== 0) continue;
+                const ow = owS / S;
+                if (ow >= OW) continue;
+                const j = (kh * K + kw) * C + c;
+                const base = (oh * OW + ow) * O;
+                for (let p = plusStart[j], e = plusStart[j + 1]; p < e; p++) sums[base + plus[p]] += v;
+                for (let p = minusStart[j], e = minusStart[j + 1]; p < e; p++) sums[base + minus[p]] -= v;
               }
             }
           }
-          const yBase = (oh * OW + ow) * O;
-          for (let o = 0; o < O; o++) y[yBase + o] = acc[o] * scale[o] + bias[o];
         }
+      }
+      for (let i = 0, o = 0; i < sums.length; i++) {
+        y[i] = sums[i] * scale[o] + bias[o];
+        if (++o === O) o = 0;
       }
     };
   }
@@ -249,7 +257,6 @@ export class Engine {
   private readonly inputBuffer: Float32Array;
   private readonly outputBuffer: Float32Array;
   private readonly T: number;
-  private readonly steps: { count: number } = { count: 1 };
 
   constructor(readonly model: ExportModel, timesteps = model.timesteps) {
     if (!Number.isInteger(timesteps) || timesteps < 1) throw new Error(`engine: timesteps must be a positive integer, got ${timesteps}`);
@@ -365,13 +372,13 @@ export class Engine {
         y = new Float32Array(size(n.shape));
         const sum = new Float64Array(y.length);
         const src = x!;
-        const steps = this.steps;
+        const T = this.T;
         this.compiled.reset.push(() => sum.fill(0));
         this.compiled.step.push(() => {
           for (let i = 0; i < sum.length; i++) sum[i] += src[i];
         });
         this.compiled.finish.push(() => {
-          for (let i = 0; i < sum.length; i++) y[i] = sum[i] / steps.count;
+          for (let i = 0; i < sum.length; i++) y[i] = sum[i] / T;
         });
         break;
       }
@@ -384,7 +391,6 @@ export class Engine {
     if (image.length !== this.inputBuffer.length) throw new Error(`engine: image has ${image.length} values, expected ${this.inputBuffer.length}`);
     this.inputBuffer.set(image);
     const c = this.compiled;
-    this.steps.count = this.T;
     for (const k of c.reset) k();
     for (const k of c.static) k();
     for (let t = 0; t < this.T; t++) for (const k of c.step) k();
