@@ -347,7 +347,7 @@ export function readResumeCheckpoint(checkpointsDir: string): ResumePoint | unde
     const moved: string[] = [];
     for (const t of bad) {
       const from = join(checkpointsDir, t);
-      if (!existsSync(from)) continue;
+      if (!existsSync(from) || t.includes('/')) continue; // only sibling folders are ours to move
       let to = `corrupt-${t}`;
       if (existsSync(join(checkpointsDir, to))) to = `${to}-${randomBytes(3).toString('hex')}`;
       renameSync(from, join(checkpointsDir, to));
@@ -358,7 +358,7 @@ export function readResumeCheckpoint(checkpointsDir: string): ResumePoint | unde
       const t = linkTarget(checkpointsDir, l);
       if (t !== null && bad.has(t)) rmSync(join(checkpointsDir, l), { force: true });
     }
-    const aside = moved.length > 0 ? `; the damaged folder is kept as ${moved.join(', ')}` : '';
+    const aside = moved.length > 0 ? `; the damaged folder${moved.length > 1 ? 's are' : ' is'} kept as ${moved.join(', ')}` : '';
     return { data, dir, link, warning: `${problems.join('; ')}; resuming from checkpoints/${link} (${target})${aside}` };
   }
   throw new UserError(
