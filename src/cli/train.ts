@@ -24,7 +24,7 @@ export function trainCommand(program: Command): void {
     .description('train a spiking network from a YAML config into a new run folder')
     .option('-c, --config <file>', 'YAML config file')
     .option('-s, --set <key=value>', 'override a config value (repeatable), e.g. model.timesteps=8', collect, [])
-    .option('--resume <run>', "continue a run folder (path, name, or 'latest')")
+    .option('--resume <run>', "continue a run folder: its path, its name, or 'latest' (the newest one no process is training)")
     .option('--name <name>', 'run name (overrides the config name)')
     .option('--backend <name>', `engine: ${BACKENDS.join(' | ')}`)
     .option('--runs-dir <dir>', 'folder that holds run folders', 'runs')
