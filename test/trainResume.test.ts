@@ -7,7 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { loadConfig } from '../src/config/load.js';
+import { initBackend } from '../src/engine/backend.js';
 import { runTraining } from '../src/train/session.js';
 import { readMetrics } from '../src/runs/metrics.js';
 import { verifyCheckpoint } from '../src/runs/checkpoint.js';
@@ -52,8 +54,11 @@ test('snn train writes a complete run folder and snn eval reproduces its test ac
 test('a run stopped mid-epoch and resumed ends bit-identical to an uninterrupted run', async () => {
   const runs = tempDir('resume');
   const cfg = loadConfig(fixture('synthetic.yaml'), ['train.epochs=3', 'data.augment=[crop,flip]', 'data.cropPadding=1']);
+  await initBackend('wasm');
+  const tensorsBefore = tf.memory().numTensors;
   const full = await runTraining({ config: cfg, runsDir: runs, commandLine: ['test'] });
   assert.equal(full.status, 'completed');
+  assert.equal(tf.memory().numTensors, tensorsBefore, 'training left tensors behind');
 
   let steps = 0;
   const part = await runTraining({ config: { ...cfg, name: 'part' }, runsDir: runs, commandLine: ['test'], shouldStop: () => ++steps >= 11 });
@@ -63,6 +68,7 @@ test('a run stopped mid-epoch and resumed ends bit-identical to an uninterrupted
   assert.equal(summaryMid.status, 'interrupted');
   const resumed = await runTraining({ resume: part.paths.dir, runsDir: runs, commandLine: ['test'] });
   assert.equal(resumed.status, 'completed');
+  assert.equal(tf.memory().numTensors, tensorsBefore, 'a resumed run left tensors behind');
   assert.equal(resumed.paths.dir, part.paths.dir);
   assert.equal(resumed.state.step, full.state.step);
 

@@ -27,13 +27,14 @@ export function createParamStore(rng: Rng, label = 'model'): ParamStore {
 
 export function addParam(store: ParamStore, key: string, values: Float32Array, shape: number[]): tf.Variable {
   if (store.params.has(key)) throw new Error(`parameter ${key} defined twice`);
-  const v = tf.variable(tf.tensor(values, shape, 'float32'), true, `${store.scope}/${key}`);
+  const v = tf.tidy(() => tf.variable(tf.tensor(values, shape, 'float32'), true, `${store.scope}/${key}`));
   store.params.set(key, v);
   return v;
 }
 
 function addBuffer(store: ParamStore, key: string, values: Float32Array, shape: number[]): tf.Variable {
-  const v = tf.variable(tf.tensor(values, shape, 'float32'), false, `${store.scope}/${key}`);
+  // Inside tidy, so the initial tensor is released (the variable keeps the data).
+  const v = tf.tidy(() => tf.variable(tf.tensor(values, shape, 'float32'), false, `${store.scope}/${key}`));
   store.buffers.set(key, v);
   return v;
 }

@@ -79,7 +79,7 @@ export function createOptimizer(cfg: OptimizerConfig, params: Map<string, tf.Var
       for (const [k, v] of tensors) {
         const s = slots.get(k);
         if (s) s.assign(v);
-        else slots.set(k, tf.variable(v.clone(), false));
+        else slots.set(k, tf.tidy(() => tf.variable(v.clone(), false)));
       }
     },
     dispose() {

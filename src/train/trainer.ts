@@ -139,6 +139,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     }
     const s = o.resume.state as unknown as TrainState;
     opt.load(s.step, o.resume.optimizer);
+    // The checkpoint's tensors were copied into the variables; release them.
+    tf.dispose([...o.resume.weights.values(), ...o.resume.optimizer.values(), ...(o.resume.twin?.values() ?? [])]);
     state = { ...s, partial: { ...s.partial } };
     rows = readMetrics(paths.metrics).filter((r) => Number(r.epoch) <= s.epoch);
     logger.info({ epoch: s.epoch, step: s.step }, 'resumed');
@@ -231,6 +233,8 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
           return out.total;
         }, vars);
         const k = kept as unknown as Kept;
+        // tf.keep lets these escape variableGrads' scope; they are released here, after use.
+        const release = (): void => tf.dispose([k.logits, ...(k.twinLogits ? [k.twinLogits] : []), ...Object.values(k.terms)]);
         let byKey = new Map<string, tf.Tensor>();
         for (const [name, g] of Object.entries(grads)) byKey.set(keyOf.get(name) ?? name, g);
         if (cfg.train.gradClip !== null) byKey = globalNormClip(byKey, cfg.train.gradClip);
@@ -240,12 +244,16 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
             const where = `epoch ${epoch + 1}, step ${state.step + 1}, batch ${b + 1} of ${stepsPerEpoch}`;
             throw new Error(`loss is ${l} at ${where}; run stopped, ${lastCheckpointNote(paths.checkpoints)} (train.onNonFinite: skip skips such steps)`);
           }
+          release();
           return [l, 0, 0, {} as Record<string, number>] as const; // no update
         }
         opt.step(byKey, lr);
         const hitsOf = (z: tf.Tensor2D): number => tf.sum(tf.cast(tf.equal(tf.argMax(z, 1), y), 'float32')).dataSync()[0];
         const termValues = Object.fromEntries(Object.entries(k.terms).map(([n, t]) => [n, t.dataSync()[0]]));
-        return [l, hitsOf(k.logits), k.twinLogits ? hitsOf(k.twinLogits) : 0, termValues] as const;
+        const hits = hitsOf(k.logits);
+        const twinHits = k.twinLogits ? hitsOf(k.twinLogits) : 0;
+        release();
+        return [l, hits, twinHits, termValues] as const;
       });
       if (!Number.isFinite(loss)) {
         // train.onNonFinite: skip. The batch is done but is no step: nothing was applied or counted.
