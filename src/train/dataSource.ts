@@ -75,6 +75,10 @@ export async function loadSource(cfg: Config): Promise<DataSource> {
   if (cfg.model.encoding === 'frames') throw new UserError(`model.encoding: frames needs an event data set, not ${cfg.data.dataset}`);
   const d = await loadDataset(cfg.data, cfg.seed);
   const { height, width, channels, numClasses } = d.train;
+  // Rate encoding draws spikes with the pixel value as probability: feed [0, 1], not z-scores.
+  const rate = cfg.model.encoding === 'rate';
+  const mean = rate ? d.mean.map(() => 0) : d.mean;
+  const std = rate ? d.std.map(() => 1) : d.std;
   return {
     name: d.name,
     input: { height, width, channels, numClasses },
@@ -82,10 +86,6 @@ export async function loadSource(cfg: Config): Promise<DataSource> {
     count: { train: d.train.count, test: d.test.count },
     source: d.source,
     split: null,
-    // Rate encoding draws spikes with the pixel value as probability: feed [0, 1], not z-scores.
-    batches: (split, o) =>
-      cfg.model.encoding === 'rate'
-        ? imageBatches(split === 'train' ? d.train : d.test, d.mean.map(() => 0), d.std.map(() => 1), o)
-        : imageBatches(split === 'train' ? d.train : d.test, d.mean, d.std, o),
+    batches: (split, o) => imageBatches(split === 'train' ? d.train : d.test, mean, std, o),
   };
 }

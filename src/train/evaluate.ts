@@ -7,6 +7,7 @@ import type { DataSource } from './dataSource.js';
 import type { SpikingModel } from '../models/types.js';
 import type { SpikeTally } from '../snn/lif.js';
 import { crossEntropy } from '../losses/crossEntropy.js';
+import { summarizeRates } from '../snn/firingRates.js';
 
 export interface EvalResult {
   accuracy: number;
@@ -50,22 +51,16 @@ export function evaluate(model: SpikingModel, data: DataSource, o: EvalOptions):
     o.onBatch?.(seen, data.count[split]);
   }
   const seconds = (performance.now() - t0) / 1000;
-  const firingRates: Record<string, number> = {};
-  let spikes = 0;
-  let neurons = 0;
-  for (const key of model.neuronLayers) {
-    const t = tallies.get(key);
-    if (!t) continue;
-    firingRates[key] = t.neurons > 0 ? t.spikes / t.neurons : 0;
-    spikes += t.spikes;
-    neurons += t.neurons;
-  }
+  const { firingRates, meanFiringRate } = summarizeRates(model.neuronLayers, (k) => {
+    const t = tallies.get(k);
+    return t && { spikes: t.spikes, steps: t.neurons };
+  });
   return {
     accuracy: seen > 0 ? correct / seen : 0,
     loss: seen > 0 ? lossSum / seen : 0,
     count: seen,
     firingRates,
-    meanFiringRate: neurons > 0 ? spikes / neurons : 0,
+    meanFiringRate,
     imagesPerSecond: seen / seconds,
     seconds,
   };

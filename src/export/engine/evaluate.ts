@@ -5,6 +5,7 @@
 import { normalisationTable } from '../../data/loader.js';
 import type { ImageSet } from '../../data/types.js';
 import type { Engine } from './engine.js';
+import { summarizeRates } from '../../snn/firingRates.js';
 
 export interface EngineEvalResult {
   accuracy: number;
@@ -54,22 +55,14 @@ export function evaluateEngine(engine: Engine, set: ImageSet, mean: number[], st
     if (onProgress && (i % 64 === 63 || i === set.count - 1)) onProgress(i + 1, set.count);
   }
   const seconds = (performance.now() - t0) / 1000;
-  const firingRates: Record<string, number> = {};
-  let spikes = 0;
-  let steps = 0;
-  for (const key of engine.neuronLayers) {
-    const t = engine.tallies.get(key)!;
-    firingRates[key] = t.steps > 0 ? t.spikes / t.steps : 0;
-    spikes += t.spikes;
-    steps += t.steps;
-  }
+  const { firingRates, meanFiringRate } = summarizeRates(engine.neuronLayers, (k) => engine.tallies.get(k));
   const n = set.count;
   return {
     accuracy: n > 0 ? correct / n : 0,
     loss: n > 0 ? loss / n : 0,
     count: n,
     firingRates,
-    meanFiringRate: steps > 0 ? spikes / steps : 0,
+    meanFiringRate,
     imagesPerSecond: n / seconds,
     seconds,
     predictions,
