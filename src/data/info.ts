@@ -19,7 +19,8 @@ import { openFrameCache } from './frameCache.js';
 import { findGzOrRaw, isDir, readMaybeGzip } from './files.js';
 import { IDX_FILES } from './idx.js';
 import { md5File, readMarker, type Marker } from './fetch.js';
-import { defaultDirs, expectedFiles, locateDataset, packageRoot } from './registry.js';
+import { defaultDirs, expectedFiles, locateDataset } from './registry.js';
+import { packageRoot } from '../util/paths.js';
 import { SOURCES } from './sources.js';
 
 export type FileCheck = 'md5 ok' | 'content ok' | 'md5 differs' | 'size ok' | 'size wrong' | 'present';

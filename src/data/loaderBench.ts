@@ -15,7 +15,7 @@ import { eventBatches, type EventBatchOptions } from './eventLoader.js';
 import { loadIdxDataset } from './idx.js';
 import { batches, type BatchOptions } from './loader.js';
 import { createPrefetcher } from './prefetch.js';
-import { packageRoot } from './registry.js';
+import { packageRoot } from '../util/paths.js';
 import { makeSynthetic } from './synthetic.js';
 import type { EventFrameSet, ImageSet } from './types.js';
 import { createRng } from '../util/rng.js';

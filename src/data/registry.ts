@@ -8,9 +8,9 @@
  * data set's system paths. Nothing is downloaded here.
  */
 import { isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { DataConfig } from '../config/schema.js';
 import { UserError } from '../util/errors.js';
+import { packageRoot } from '../util/paths.js';
 import { CATALOG, type FileDatasetName, type ImageDatasetName } from './catalog.js';
 import { cifarExpected, loadCifarDataset, locateCifar } from './cifar.js';
 import { CIFAR10_DVS_EXPECTED, loadCifar10Dvs, locateCifar10Dvs, type PrepareOptions } from './cifar10Dvs.js';
@@ -42,9 +42,6 @@ const IMAGE_LOADERS: Record<ImageDatasetName, (dir: string) => Promise<{ train: 
 };
 
 /** The package's own folder: this file is dist/src/data/registry.js inside it. */
-export function packageRoot(): string {
-  return fileURLToPath(new URL('../../../', import.meta.url));
-}
 
 function unique(paths: string[]): string[] {
   return [...new Set(paths)];

@@ -1,14 +1,9 @@
 /** Versions and provenance recorded in every run's meta.json. */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from './paths.js';
 import * as tf from '@tensorflow/tfjs';
-
-/** The package folder: dist/src/util → three levels up. */
-export function packageRoot(): string {
-  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-}
 
 export function snnVersion(): string {
   try {
