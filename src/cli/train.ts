@@ -57,6 +57,7 @@ export function trainCommand(program: Command): void {
         run: out.paths.dir,
         status: out.status,
         backend: out.backend.name,
+        nativeConvolutions: out.backend.native,
         epochs: out.state.epoch,
         bestAccuracy: out.state.bestAccuracy,
         bestEpoch: out.state.bestEpoch,
@@ -68,7 +69,8 @@ export function trainCommand(program: Command): void {
       else if (!f.quiet) {
         process.stderr.write(
           `${out.status === 'completed' ? 'done' : 'interrupted'}: ${out.paths.dir} (best test accuracy ` +
-            `${(100 * out.state.bestAccuracy).toFixed(2)}% at epoch ${out.state.bestEpoch}, backend ${out.backend.name})\n`,
+            `${(100 * out.state.bestAccuracy).toFixed(2)}% at epoch ${out.state.bestEpoch}, backend ${out.backend.name}` +
+            `${out.backend.native !== null ? ` + ${out.backend.native.split(',')[0]} convolutions` : ''})\n`,
         );
       }
       if (out.status === 'interrupted') process.exitCode = signal === 'SIGTERM' ? EXIT.sigterm : EXIT.sigint;

@@ -8,7 +8,8 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, version_wasm } from '@tensorflow/tfjs-backend-wasm';
 import { UserError } from '../util/errors.js';
-import { registerWasmTrainingKernels } from './kernels/index.js';
+import { registerWasmTrainingKernels, setNativeConvolutions } from './kernels/index.js';
+import { nativeStatus } from './native.js';
 
 export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -23,6 +24,12 @@ export interface BackendInfo {
   threads: number | null;
   /** One line per backend tried that failed, with the reason. */
   fallbacks: string[];
+  /**
+   * wasm only: "oneDNN 2.6.3, 2 threads, avx512_core" when the convolutions run in snn's native
+   * addon, else null (`nativeWhy` says why).
+   */
+  native: string | null;
+  nativeWhy?: string;
 }
 
 type Concrete = Exclude<BackendChoice, 'auto'>;
@@ -39,6 +46,8 @@ interface Loaded {
   threads: number | null;
   /** A degraded but usable load, reported among the fallbacks. */
   note?: string;
+  native?: string | null;
+  nativeWhy?: string;
 }
 
 const requireHere = createRequire(import.meta.url);
@@ -110,8 +119,18 @@ const loaders: Record<Concrete, (forced: boolean) => Promise<Loaded>> = {
   tensorflow: () => loadNative('@tensorflow/tfjs-node', 'npm i @tensorflow/tfjs-node'),
   wasm: async () => {
     registerWasmTrainingKernels();
+    const native = nativeStatus();
+    setNativeConvolutions(native.addon);
     await activate('wasm', 'the WebAssembly module');
-    return { name: tf.getBackend(), package: '@tensorflow/tfjs-backend-wasm', version: version_wasm, threads: getThreadsCount() };
+    return {
+      name: tf.getBackend(),
+      package: '@tensorflow/tfjs-backend-wasm',
+      version: version_wasm,
+      // The wasm module's own threads; the native convolutions use `native.threads`.
+      threads: getThreadsCount(),
+      native: native.description,
+      ...(native.addon === null ? { nativeWhy: native.why } : {}),
+    };
   },
   cpu: async () => {
     await activate('cpu', 'the plain JS backend');
@@ -139,6 +158,8 @@ export async function initBackend(choice: BackendChoice): Promise<BackendInfo> {
         version: loaded.version,
         threads: loaded.threads,
         fallbacks,
+        native: loaded.native ?? null,
+        ...(loaded.nativeWhy !== undefined ? { nativeWhy: loaded.nativeWhy } : {}),
       };
     } catch (e) {
       const reason = e instanceof Unavailable ? e.message : firstLine(e);

@@ -4,6 +4,7 @@
  * killed ones resumed, so running the same sweep again finishes what is left.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { readJson } from '../runs/runFolder.js';
 import { nextAction, launcher, trainArgs, type RunAction } from './commands.js';
@@ -91,6 +92,12 @@ export async function runLocal(sweepDir: string, manifest: SweepManifest, o: Loc
   const rel = (d: string | null): string | null => (d ? relative(sweepDir, d) : null);
   const tag = (run: ManifestRun): string => `[${run.index + 1}/${total}] ${run.name}`;
 
+  // Runs share the cores: each child's native kernels get cores / jobs threads, unless the
+  // user chose SNN_THREADS (oversubscribed OpenMP teams slow every run down).
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    SNN_THREADS: process.env['SNN_THREADS'] ?? String(Math.max(1, Math.floor(availableParallelism() / Math.max(1, o.jobs)))),
+  };
   const work = async (run: ManifestRun): Promise<void> => {
     const action = nextAction(sweepDir, run);
     const out = outcomes[run.index];
@@ -111,6 +118,7 @@ export async function runLocal(sweepDir: string, manifest: SweepManifest, o: Loc
       cwd: manifest.cwd,
       logFile: join(sweepDir, 'logs', `${run.name}.log`),
       detached: true,
+      env: childEnv,
     });
     live.add(child);
     update(run, { state: 'running', pid: child.pid, attempts: run.attempts + 1, error: null });

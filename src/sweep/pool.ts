@@ -38,11 +38,15 @@ export interface Child {
  * terminal reaches only the sweep, which passes it on once; `snn train` treats a second
  * signal as "abort without checkpoint", so it must not get two.
  */
-export function startChild(cmd: string, args: readonly string[], o: { cwd: string; logFile: string; detached: boolean }): Child {
+export function startChild(
+  cmd: string,
+  args: readonly string[],
+  o: { cwd: string; logFile: string; detached: boolean; env?: NodeJS.ProcessEnv },
+): Child {
   const log = openSync(o.logFile, 'a');
   writeSync(log, `\n# ${new Date().toISOString()} ${[cmd, ...args].join(' ')}\n`);
   const t0 = performance.now();
-  const child = spawn(cmd, args, { cwd: o.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: o.detached });
+  const child = spawn(cmd, args, { cwd: o.cwd, env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: o.detached });
   let stdout = '';
   let lastError = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => {

@@ -133,8 +133,8 @@ export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
   writeFileAtomic(paths.config, configToYaml(cfg));
   const logger = runLogger(paths.log);
   logger.info(
-    { backend: backend.name, package: backend.package, threads: backend.threads, fallbacks: backend.fallbacks },
-    `backend ${backend.name}`,
+    { backend: backend.name, package: backend.package, threads: backend.threads, native: backend.native, nativeWhy: backend.nativeWhy, fallbacks: backend.fallbacks },
+    `backend ${backend.name}${backend.native !== null ? ` (convolutions: ${backend.native})` : ''}`,
   );
   const meta = {
     commandLine: req.commandLine,

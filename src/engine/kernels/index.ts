@@ -11,6 +11,8 @@ import { depthwiseConv2dNativeBackpropInputConfig } from './depthwiseConv2dNativ
 import { maxPoolGradConfig } from './maxPoolGrad.js';
 import { identityConfig } from './identity.js';
 import { unsortedSegmentSumConfig } from './unsortedSegmentSum.js';
+import { onednnConvConfigs } from './onednnConv.js';
+import type { NativeAddon } from '../native.js';
 
 /** Kernel names this module (re)registers for wasm. */
 export const WASM_TRAINING_KERNELS: readonly string[] = [
@@ -47,4 +49,29 @@ export function registerWasmTrainingKernels(): void {
   replace(unsortedSegmentSumConfig);
   replace(identityConfig);
   registered = true;
+}
+
+/** The wasm-only convolution kernels, kept when the oneDNN ones replace them. */
+let wasmConvs: tf.KernelConfig[] | undefined;
+
+/**
+ * Switches wasm's Conv2D and its two gradients between snn's oneDNN addon (`addon`) and the
+ * wasm kernels (`null`). Registers the training kernels first if needed.
+ */
+export function setNativeConvolutions(addon: NativeAddon | null): void {
+  registerWasmTrainingKernels();
+  if (wasmConvs === undefined) {
+    wasmConvs = [tf.Conv2D, tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter].map((name) => {
+      const config = tf.getKernel(name, 'wasm');
+      if (config === undefined) throw new Error(`wasm kernel '${name}' is not registered`);
+      return config;
+    });
+  }
+  const originals = wasmConvs;
+  // The replacements keep the originals' setup (wasm binds its C functions there, once, when the
+  // backend initialises), so switching back later finds the original kernels ready.
+  const configs = addon === null
+    ? originals
+    : onednnConvConfigs(addon).map((config, i) => ({ ...config, setupFunc: originals[i]?.setupFunc, disposeFunc: originals[i]?.disposeFunc }));
+  for (const config of configs) replace(config);
 }

@@ -1,0 +1,73 @@
+/**
+ * snn's optional native kernels (native/snn_onednn.cc): oneDNN convolutions on all cores,
+ * working in place on the wasm heap. Built by `npm run build:native` (or npm's postinstall when
+ * g++ and libdnnl-dev are present); when the addon is missing or `SNN_NATIVE=off`, the wasm
+ * backend keeps its own kernels and this module says why.
+ */
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../util/paths.js';
+
+/** conv2d's `mode`: which of the three convolutions of a layer to compute. */
+export const ConvMode = { Forward: 0, BackwardData: 1, BackwardWeights: 2 } as const;
+export type ConvMode = (typeof ConvMode)[keyof typeof ConvMode];
+
+/** The addon's functions, as native/snn_onednn.cc defines them. */
+export interface NativeAddon {
+  /** See native/snn_onednn.cc for the argument order; geometry as 17 integers. */
+  conv2d(mode: ConvMode, a: Float32Array, b: Float32Array, out: Float32Array, ...geometry: number[]): void;
+  setThreads(n: number): void;
+  info(): { onednn: string; threads: number; isa: string };
+}
+
+export interface NativeStatus {
+  /** The addon, or null with the reason in `why`. */
+  addon: NativeAddon | null;
+  why: string;
+  /** "oneDNN 2.6.3, 2 threads, avx512_core" when loaded. */
+  description: string | null;
+  threads: number;
+}
+
+let status: NativeStatus | undefined;
+
+/** Threads for the native kernels: SNN_THREADS, else every core this process may use. */
+function threadCount(): number {
+  const raw = process.env['SNN_THREADS'];
+  if (raw !== undefined && raw !== '') {
+    const n = Number(raw);
+    if (Number.isInteger(n) && n >= 1) return n;
+  }
+  return availableParallelism();
+}
+
+function isAddon(m: unknown): m is NativeAddon {
+  return typeof m === 'object' && m !== null && 'conv2d' in m && typeof m.conv2d === 'function' && 'setThreads' in m && 'info' in m;
+}
+
+/** Loads the addon once (later calls return the same status). */
+export function nativeStatus(): NativeStatus {
+  if (status !== undefined) return status;
+  const off = (why: string): NativeStatus => ({ addon: null, why, description: null, threads: 1 });
+  const setting = process.env['SNN_NATIVE'];
+  if (setting === 'off' || setting === '0') return (status = off('SNN_NATIVE=off'));
+  const file = join(packageRoot(), 'native', 'build', 'snn_onednn.node');
+  // libgomp reads its wait policy once, when it loads. Passive workers sleep between parallel
+  // regions instead of spinning, so they never steal the core that runs the JS and wasm ops
+  // (and parallel runs of a sweep do not spin against each other).
+  process.env['OMP_WAIT_POLICY'] ??= 'PASSIVE';
+  let addon: unknown;
+  try {
+    addon = createRequire(import.meta.url)(file);
+  } catch (e) {
+    const code = typeof e === 'object' && e !== null && 'code' in e ? e.code : undefined;
+    const why = code === 'MODULE_NOT_FOUND' ? 'not built (npm run build:native)' : `failed to load: ${String(e).split('\n')[0]}`;
+    return (status = off(why));
+  }
+  if (!isAddon(addon)) return (status = off(`${file} is not snn's addon`));
+  const threads = threadCount();
+  addon.setThreads(threads);
+  const info = addon.info();
+  return (status = { addon, why: '', description: `oneDNN ${info.onednn}, ${threads} thread${threads === 1 ? '' : 's'}, ${info.isa}`, threads });
+}

@@ -1,0 +1,97 @@
+/**
+ * snn's oneDNN convolutions (native/snn_onednn.cc) against the cpu backend, and against the
+ * XNNPACK compositions they replace: the same geometries as the wasm kernel tests, plus
+ * dilation and a training-sized layer. Skipped, with the reason, when the addon is not built.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { setNativeConvolutions } from '../src/engine/kernels/index.js';
+import { nativeStatus } from '../src/engine/native.js';
+import { createRng } from '../src/util/rng.js';
+import { assertNoLeak, CONV_CASES, convLabel, normal, relErr, runOn, sameAsCpu, TOL } from './convKit.js';
+
+tf.env().set('PROD', true);
+const native = nativeStatus();
+const skip = native.addon === null ? `native addon unavailable: ${native.why}` : false;
+
+test('oneDNN conv2d forward and both gradients match cpu on every geometry', { skip }, async () => {
+  setNativeConvolutions(native.addon);
+  const rng = createRng(11);
+  for (const c of CONV_CASES) {
+    const x = normal(rng, [c.n, c.h, c.w, c.ci]);
+    const filter = normal(rng, [c.f, c.f, c.ci, c.co]);
+    const outShape = await runOn('cpu', [x, filter], (xt, ft) => tf.conv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, c.s, c.pad));
+    const dy = normal(rng, outShape.shapes[0]);
+    await sameAsCpu(convLabel(c), [x, filter, dy], (xt, ft, dyt) => {
+      const y = tf.conv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, c.s, c.pad);
+      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad).mul(dyt).sum())([xt, ft]);
+      return [y, ...grads];
+    });
+    const common = { strides: c.s, pad: c.pad, dataFormat: 'NHWC' };
+    const filterShape = [c.f, c.f, c.ci, c.co];
+    await assertNoLeak(`filter ${convLabel(c)}`, [x, dy], (xt, dyt) =>
+      tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: xt, dy: dyt }, { ...common, filterShape }) as tf.Tensor);
+    await assertNoLeak(`input ${convLabel(c)}`, [dy, filter], (dyt, ft) =>
+      tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: dyt, filter: ft }, { ...common, inputShape: x.shape }) as tf.Tensor);
+  }
+});
+
+test('oneDNN conv2d with dilation 2 matches cpu (forward)', { skip }, async () => {
+  setNativeConvolutions(native.addon);
+  const rng = createRng(12);
+  const x = normal(rng, [2, 11, 9, 3]);
+  const filter = normal(rng, [3, 3, 3, 4]);
+  for (const pad of ['same', 'valid'] as const) {
+    await sameAsCpu(`dilated ${pad}`, [x, filter], (xt, ft) => tf.conv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, 1, pad, 'NHWC', 2));
+  }
+});
+
+test('oneDNN and the XNNPACK compositions agree on a training-sized layer (second implementation)', { skip }, async () => {
+  const rng = createRng(13);
+  const x = normal(rng, [16, 28, 28, 16]);
+  const filter = normal(rng, [3, 3, 16, 32]);
+  for (const s of [1, 2] as const) {
+    const dy = normal(rng, [16, 28 / s, 28 / s, 32]);
+    const f = (xt: tf.Tensor, ft: tf.Tensor, dyt: tf.Tensor): tf.Tensor[] => [
+      tf.conv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, s, 'same'),
+      ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, 'same').mul(dyt).sum())([xt, ft]),
+    ];
+    setNativeConvolutions(null);
+    const xnn = await runOn('wasm', [x, filter, dy], f);
+    setNativeConvolutions(native.addon);
+    const dnn = await runOn('wasm', [x, filter, dy], f);
+    for (let i = 0; i < 3; i++) {
+      const err = relErr(dnn.data[i], xnn.data[i]);
+      assert.ok(err < TOL, `stride ${s}, output ${i}: relative error ${err.toExponential(2)}`);
+    }
+  }
+});
+
+test('SNN_NATIVE=off is honoured by a fresh process', { skip }, async () => {
+  const { execFileSync } = await import('node:child_process');
+  const script = "import('./dist/src/engine/native.js').then(m => process.stdout.write(JSON.stringify(m.nativeStatus().why)))";
+  const out = execFileSync(process.execPath, ['-e', script], { env: { ...process.env, SNN_NATIVE: 'off' }, encoding: 'utf8' });
+  assert.equal(JSON.parse(out), 'SNN_NATIVE=off');
+});
+
+test('switching back to the wasm convolutions works without re-initialising the backend', { skip }, async () => {
+  // A fresh process: wasm binds its C functions in each kernel's setup, once, when the backend
+  // initialises, which here happens with the oneDNN kernels registered.
+  const { execFileSync } = await import('node:child_process');
+  const script = `
+    const tf = await import('@tensorflow/tfjs');
+    await import('@tensorflow/tfjs-backend-wasm');
+    const { setNativeConvolutions } = await import('./dist/src/engine/kernels/index.js');
+    const { nativeStatus } = await import('./dist/src/engine/native.js');
+    tf.env().set('PROD', true);
+    setNativeConvolutions(nativeStatus().addon);
+    await tf.setBackend('wasm');
+    setNativeConvolutions(null);
+    const x = tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]);
+    const w = tf.tensor4d([1, 10], [1, 2, 1, 1]);
+    process.stdout.write(JSON.stringify(Array.from(tf.conv2d(x, w, 1, 'valid').dataSync())));`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.deepEqual(JSON.parse(out), [1 + 20, 3 + 40]); // hand-computed: x·[1, 10] along each row
+});
