@@ -8,7 +8,7 @@
  * is per case and one case's failure (an engine abort, an out-of-memory) does not end the run.
  * The parent never loads tfjs.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freemem, loadavg } from 'node:os';
@@ -58,9 +58,15 @@ function label(spec: CaseSpec): string {
   return `${spec.model} T=${spec.timesteps} batch ${spec.batch} ${input.height}×${input.width}×${input.channels}`;
 }
 
+/** Whether snn's native kernels are built (the parent never loads tfjs or the addon itself). */
+function nativeBuilt(root: string): boolean {
+  return existsSync(join(root, 'native', 'build', 'snn_onednn.node'));
+}
+
 /** Runs one case of the snn side in a fresh Node process. */
 async function runSnn(spec: CaseSpec): Promise<CaseResult | CaseFailure> {
-  const o = await runChild(process.execPath, [here, '--case', JSON.stringify(spec)], { echoStderr: true });
+  const env = spec.threads === null ? process.env : { ...process.env, SNN_THREADS: String(spec.threads) };
+  const o = await runChild(process.execPath, [here, '--case', JSON.stringify(spec)], { echoStderr: true, env });
   const line = o.stdout.split('\n').find((l) => l.startsWith(MARKER));
   if (o.code === 0 && line) return JSON.parse(line.slice(MARKER.length)) as CaseResult;
   return { spec, error: failureReason(o), polledPeakRssMB: o.polledPeakRssMB };
@@ -165,6 +171,10 @@ async function parentMain(argv: readonly string[], opts: BenchOptions): Promise<
     ? torchAvailability()
     : { available: false, python: '', version: null, details: null, reason: '--no-torch' };
   const threads = torch.available ? torchThreadsFor(opts) : [];
+  // snn runs at the same thread counts as PyTorch when its native kernels are built (their
+  // threads are the only ones it has); the wasm kernels alone use one thread in Node.
+  const native = nativeBuilt(packageRoot) && opts.backend === 'wasm' && process.env['SNN_NATIVE'] !== 'off';
+  const snnThreads: (number | null)[] = native ? torchThreadsFor(opts) : [null];
   if (!torch.available) process.stderr.write(`PyTorch reference not run: ${torch.reason}\n`);
 
   const started = new Date();
@@ -182,22 +192,27 @@ async function parentMain(argv: readonly string[], opts: BenchOptions): Promise<
   const guarded = opts.full || opts.memorySweep;
   for (const [i, spec] of cases.entries()) {
     const head = `[${i + 1}/${cases.length}] ${label(spec)}`;
-    const skipSnn = guarded ? guard.check('snn', spec) : null;
-    if (skipSnn !== null) {
-      skipped.push({ spec, reason: skipSnn });
-      process.stderr.write(`${head} snn (${spec.backend}): ${skipSnn}\n`);
-    } else {
-      process.stderr.write(`${head} snn (${spec.backend}) ... `);
-      noteLoad(spec, 'snn');
-      const r = await runSnn(spec);
+    for (const k of snnThreads) {
+      const run = { ...spec, threads: k };
+      const engine = `snn${k ?? ''}`;
+      const who = `snn (${spec.backend}${k === null ? '' : `, ${k} thr`})`;
+      const skipSnn = guarded ? guard.check(engine, run) : null;
+      if (skipSnn !== null) {
+        skipped.push({ spec: run, reason: skipSnn });
+        process.stderr.write(`${head} ${who}: ${skipSnn}\n`);
+        continue;
+      }
+      process.stderr.write(`${head} ${who} ... `);
+      noteLoad(run, engine);
+      const r = await runSnn(run);
       if (isFailure(r)) {
         failures.push(r);
-        guard.record('snn', spec, null, r.error);
+        guard.record(engine, run, null, r.error);
         const peak = r.polledPeakRssMB == null ? '' : ` (peak RSS ≥ ${Math.round(r.polledPeakRssMB)} MB)`;
         process.stderr.write(`failed: ${r.error}${peak}\n`);
       } else {
         results.push(r);
-        guard.record('snn', spec, { msPerBatch: r.train.msPerBatch, rssMB: r.memory.maxRssMB }, null);
+        guard.record(engine, run, { msPerBatch: r.train.msPerBatch, rssMB: r.memory.maxRssMB }, null);
         const fwd = r.forward ? `forward ${r.forward.msPerBatch.toFixed(0)} ms, ` : '';
         process.stderr.write(
           `${fwd}train ${r.train.msPerBatch.toFixed(0)} ms, peak RSS ${Math.round(r.memory.maxRssMB)} MB\n`,
@@ -245,6 +260,7 @@ async function parentMain(argv: readonly string[], opts: BenchOptions): Promise<
     failures,
     skipped,
     torch: { ...torch, threads, runs: torchRuns },
+    snnThreads,
     memorySweep: null,
     loads,
   };

@@ -28,6 +28,11 @@ export const CaseSpecSchema = z.strictObject({
   /** Timed steps; the reported figure is their median. */
   steps: posInt,
   seed: z.number().int().nonnegative(),
+  /**
+   * Threads of snn's native kernels (SNN_THREADS in the child), set per run by the parent;
+   * null: the engine's default (every core).
+   */
+  threads: z.number().int().positive().nullable().default(null),
   /** Measure forward passes too (false in the memory sweep, which needs the training peak only). */
   measureForward: z.boolean().default(true),
   /**
@@ -245,6 +250,7 @@ function makeCase(o: BenchOptions, model: BenchModel, timesteps: number, batch: 
     batch,
     input: MODEL_DEFAULTS[model].input,
     backend: o.backend,
+    threads: null, // set per run by the parent
     // The memory sweep needs one training step's peak: a single step, untimed warm-up none (a
     // second step does not fit the wasm heap for resnet19 at batch 32; see docs/performance.md).
     warmup: memory ? 0 : o.warmup,

@@ -80,14 +80,14 @@ function cpuMs(): number {
   return (u.user + u.system) / 1000;
 }
 
-function buildBenchModel(spec: CaseSpec, rng: Rng): SpikingModel {
+export function buildBenchModel(spec: CaseSpec, rng: Rng): SpikingModel {
   if (spec.model === 'reference') return buildReferenceCnn(spec.input, rng, NeuronSchema.parse({}));
   const cfg = ConfigSchema.parse({ model: { preset: spec.model, timesteps: spec.timesteps } });
   return buildModel(cfg.model, spec.input, rng, spec.model);
 }
 
 /** A fixed batch of inputs in [0, 1) and random labels, from the case's seed. */
-function makeBatch(spec: CaseSpec, rng: Rng): { x: tf.Tensor4D; y: tf.Tensor1D } {
+export function makeBatch(spec: CaseSpec, rng: Rng): { x: tf.Tensor4D; y: tf.Tensor1D } {
   const { height: h, width: w, channels: c, numClasses } = spec.input;
   const xs = new Float32Array(spec.batch * h * w * c);
   for (let i = 0; i < xs.length; i++) xs[i] = rng.next();

@@ -57,6 +57,11 @@ export interface BenchReport {
   skipped: SkippedCase[];
   /** The PyTorch side: availability, the thread counts, one run per case and thread count. */
   torch: TorchAvailability & { threads: number[]; runs: TorchRun[] };
+  /**
+   * Thread counts the snn side ran with (its native kernels' SNN_THREADS); [null] when it ran
+   * once at its default (wasm kernels only: one thread). Absent in reports before the addon.
+   */
+  snnThreads?: (number | null)[];
   memorySweep: MemorySweep | null;
   /** The 1-minute load average as each child process started. */
   loads: { model: CaseSpec['model']; timesteps: number; batch: number; engine: string; load1: number }[];
@@ -146,59 +151,63 @@ const ratio = (a: Timing | null | undefined, b: Timing | null | undefined): stri
 /** Per thread count: "a / b". */
 const joinCells = (cells: (string | null)[]): string => cells.map((c) => c ?? '—').join(' / ');
 
+/** The snn side's thread counts of a report ([null]: one run at the default). */
+const snnThreadsOf = (report: BenchReport): (number | null)[] => report.snnThreads ?? [null];
+
+/** The snn result, failure or skip of a case at one snn thread count. */
+function snnAt(report: BenchReport, spec: CaseSpec, k: number | null): { r?: CaseResult; f?: CaseFailure; s?: SkippedCase } {
+  const at = (c: { spec: CaseSpec }): boolean => sameCase(c.spec, spec) && (c.spec.threads ?? null) === k;
+  return { r: report.cases.find(at), f: report.failures.find(at), s: report.skipped.find(at) };
+}
+
+/** "wasm + oneDNN 2.6.3 (1 / 2 thr)" for the table's backend column. */
+function backendLabel(r: CaseResult | undefined, spec: CaseSpec, ks: (number | null)[]): string {
+  if (!r) return spec.backend;
+  const native = r.backend.native ? ` + ${r.backend.native.split(',')[0]}` : '';
+  const threads = ks.every((k) => k === null) ? r.backend.threads : ks.join(' / ');
+  return threads === null ? `${r.backend.name}${native}` : `${r.backend.name}${native} (${threads} thr)`;
+}
+
 export function formatTable(report: BenchReport): string {
   const notes = new Notes();
   const thr = report.torch.threads;
+  const ks = snnThreadsOf(report);
   const withTorch = thr.length > 0;
   const t = (what: string): string => (thr.length > 1 ? `${what} (${thr.join(' / ')} thr)` : `${what} (${thr[0]} thr)`);
-  const head = [
-    'model',
-    'T',
-    'batch',
-    'input',
-    'backend',
-    'params',
-    'snn forward img/s',
-    'snn train img/s',
-    'snn peak RSS MB',
-  ];
+  const sn = (what: string): string => (ks.length > 1 ? `${what} (${ks.join(' / ')} thr)` : what);
+  const head = ['model', 'T', 'batch', 'input', 'backend', 'params', sn('snn forward img/s'), sn('snn train img/s'), sn('snn peak RSS MB')];
   if (withTorch) {
     head.push(t('torch forward img/s'), t('torch train img/s'), t('torch peak RSS MB'), t('snn/torch forward'), t('snn/torch train'));
   }
   const rows = report.planned.map((spec) => {
     const { input } = spec;
-    const r = report.cases.find((c) => sameCase(c.spec, spec));
-    const f = report.failures.find((c) => sameCase(c.spec, spec));
-    const s = report.skipped.find((c) => sameCase(c.spec, spec));
-    let fwd = '—';
-    let trn = '—';
-    let rss = '—';
-    let backend: string = spec.backend;
-    if (r) {
-      fwd = rate(r.forward) ?? '—';
-      trn = rate(r.train) ?? '—';
-      rss = String(Math.round(r.memory.maxRssMB));
-      backend = r.backend.threads === null ? r.backend.name : `${r.backend.name} (${r.backend.threads} thr)`;
-    } else if (f) {
-      const mark = notes.add(f.error);
-      fwd = trn = `failed ${mark}`;
-      rss = f.polledPeakRssMB ? `≥ ${Math.round(f.polledPeakRssMB)} ${mark}` : '—';
-    } else if (s) {
-      fwd = trn = `skipped ${notes.add(s.reason)}`;
-    }
+    const at = ks.map((k) => snnAt(report, spec, k));
+    const first = at.find((a) => a.r)?.r;
+    const snnCell = (g: (r: CaseResult) => string | null, failed: boolean): string =>
+      joinCells(
+        at.map(({ r, f, s }) => {
+          if (r) return g(r);
+          if (!failed) return f?.polledPeakRssMB ? `≥ ${Math.round(f.polledPeakRssMB)} ${notes.add(f.error)}` : null;
+          if (f) return `failed ${notes.add(f.error)}`;
+          if (s) return `skipped ${notes.add(s.reason)}`;
+          return null;
+        }),
+      );
     const row = [
       MODEL_LABEL[spec.model],
       String(spec.timesteps),
       String(spec.batch),
       `${input.height}×${input.width}×${input.channels}`,
-      backend,
-      r ? r.parameters.toLocaleString('en-US') : '—',
-      fwd,
-      trn,
-      rss,
+      backendLabel(first, spec, ks),
+      first ? first.parameters.toLocaleString('en-US') : '—',
+      snnCell((r) => rate(r.forward), true),
+      snnCell((r) => rate(r.train), true),
+      snnCell((r) => String(Math.round(r.memory.maxRssMB)), false),
     ];
     if (withTorch) {
       const runs = thr.map((k) => report.torch.runs.find((x) => sameCase(x, spec) && x.threads === k));
+      // Ratios pair equal thread counts when snn ran at several; else its one run against each.
+      const snnFor = (k: number): CaseResult | undefined => (ks.includes(k) ? snnAt(report, spec, k).r : ks.length === 1 ? first : undefined);
       const cell = (g: (x: TorchRun) => string | null, failed: boolean): string =>
         joinCells(
           runs.map((x) => {
@@ -212,8 +221,8 @@ export function formatTable(report: BenchReport): string {
         cell((x) => rate(x.result?.forward), true),
         cell((x) => rate(x.result?.train), true),
         cell((x) => (x.result ? String(Math.round(x.result.memory.maxRssMB)) : null), false),
-        cell((x) => ratio(r?.forward, x.result?.forward), false),
-        cell((x) => ratio(r?.train, x.result?.train), false),
+        cell((x) => ratio(snnFor(x.threads)?.forward, x.result?.forward), false),
+        cell((x) => ratio(snnFor(x.threads)?.train, x.result?.train), false),
       );
     }
     return row;
@@ -226,33 +235,35 @@ export function formatTable(report: BenchReport): string {
 
 /**
  * The same comparison in CPU time: images per CPU-second of each process, snn against PyTorch
- * at the snn side's thread count (1 on wasm in Node). With one compute thread each, CPU time
- * hardly moves with the machine's load (wall time does), so on a shared machine this is the
- * steadier measure of the engines themselves.
+ * at equal thread counts. With one compute thread each, CPU time hardly moves with the
+ * machine's load (wall time does), so on a shared machine the 1-thread row is the steadier
+ * measure of the engines themselves.
  */
 export function formatCpuTable(report: BenchReport): string | null {
   const rows: string[][] = [];
   for (const spec of report.planned) {
-    const r = report.cases.find((c) => sameCase(c.spec, spec));
-    if (!r) continue;
-    const k = r.backend.threads ?? 1;
-    const x = report.torch.runs.find((t) => sameCase(t, spec) && t.threads === k)?.result;
-    if (!x) continue;
-    const cpuRate = (t: Timing | null | undefined): string => (t?.imagesPerCpuSecond ? num(t.imagesPerCpuSecond) : '—');
-    const cpuRatio = (a: Timing | null | undefined, b: Timing | null | undefined): string =>
-      a?.imagesPerCpuSecond && b?.imagesPerCpuSecond ? (a.imagesPerCpuSecond / b.imagesPerCpuSecond).toFixed(2) : '—';
-    rows.push([
-      MODEL_LABEL[spec.model],
-      String(spec.timesteps),
-      String(spec.batch),
-      `${k}`,
-      cpuRate(r.forward),
-      cpuRate(x.forward),
-      cpuRatio(r.forward, x.forward),
-      cpuRate(r.train),
-      cpuRate(x.train),
-      cpuRatio(r.train, x.train),
-    ]);
+    for (const k0 of snnThreadsOf(report)) {
+      const r = snnAt(report, spec, k0).r;
+      if (!r) continue;
+      const k = k0 ?? r.backend.threads ?? 1;
+      const x = report.torch.runs.find((t) => sameCase(t, spec) && t.threads === k)?.result;
+      if (!x) continue;
+      const cpuRate = (t: Timing | null | undefined): string => (t?.imagesPerCpuSecond ? num(t.imagesPerCpuSecond) : '—');
+      const cpuRatio = (a: Timing | null | undefined, b: Timing | null | undefined): string =>
+        a?.imagesPerCpuSecond && b?.imagesPerCpuSecond ? (a.imagesPerCpuSecond / b.imagesPerCpuSecond).toFixed(2) : '—';
+      rows.push([
+        MODEL_LABEL[spec.model],
+        String(spec.timesteps),
+        String(spec.batch),
+        `${k}`,
+        cpuRate(r.forward),
+        cpuRate(x.forward),
+        cpuRatio(r.forward, x.forward),
+        cpuRate(r.train),
+        cpuRate(x.train),
+        cpuRatio(r.train, x.train),
+      ]);
+    }
   }
   if (rows.length === 0) return null;
   const head = [
@@ -345,26 +356,26 @@ export function memorySweepSummary(report: BenchReport): MemorySweep {
   for (const specs of groups.values()) {
     const sorted = [...specs].sort((a, b) => a.timesteps - b.timesteps);
     const { model, batch } = sorted[0];
-    const snnThreads = report.cases[0]?.backend.threads;
-    series.push(
-      analyseSeries({
-        engine: `snn (${report.machine.backends[0] ?? sorted[0].backend}${snnThreads ? `, ${snnThreads} thr` : ''})`,
-        model,
-        batch,
-        points: sorted.map((spec) => {
-          const r = report.cases.find((c) => sameCase(c.spec, spec));
-          const f = report.failures.find((c) => sameCase(c.spec, spec));
-          const sk = report.skipped.find((c) => sameCase(c.spec, spec));
-          return {
-            timesteps: spec.timesteps,
-            maxRssMB: r ? r.memory.maxRssMB : null,
-            atLeastMB: f?.polledPeakRssMB ?? null,
-            trainMsPerBatch: r ? r.train.msPerBatch : null,
-            error: f ? f.error : sk ? sk.reason : null,
-          };
+    for (const k0 of snnThreadsOf(report)) {
+      const threads = k0 ?? report.cases[0]?.backend.threads;
+      series.push(
+        analyseSeries({
+          engine: `snn (${report.machine.backends[0] ?? sorted[0].backend}${threads ? `, ${threads} thr` : ''})`,
+          model,
+          batch,
+          points: sorted.map((spec) => {
+            const { r, f, s: sk } = snnAt(report, spec, k0);
+            return {
+              timesteps: spec.timesteps,
+              maxRssMB: r ? r.memory.maxRssMB : null,
+              atLeastMB: f?.polledPeakRssMB ?? null,
+              trainMsPerBatch: r ? r.train.msPerBatch : null,
+              error: f ? f.error : sk ? sk.reason : null,
+            };
+          }),
         }),
-      }),
-    );
+      );
+    }
     for (const k of report.torch.threads) {
       series.push(
         analyseSeries({

@@ -35,9 +35,9 @@ const cxx = process.env.CXX ?? 'g++';
 mkdirSync(join(here, 'build'), { recursive: true });
 const tmp = `${out}.${process.pid}.tmp`;
 const args = [
-  '-O2', '-std=c++17', '-shared', '-fPIC', '-fopenmp', '-fvisibility=hidden',
+  '-O3', '-march=native', '-fno-math-errno', '-std=c++17', '-shared', '-fPIC', '-fopenmp', '-fvisibility=hidden',
   `-I${nodeInclude}`, `-I${dirname(dnnlHeader)}`,
-  join(here, 'snn_onednn.cc'), '-o', tmp, '-ldnnl',
+  join(here, 'snn_onednn.cc'), '-o', tmp, '-ldnnl', '-lmvec',
 ];
 try {
   execFileSync(cxx, args, { stdio: ['ignore', 'inherit', 'inherit'] });

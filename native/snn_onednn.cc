@@ -1,5 +1,6 @@
-// snn's optional native convolution kernels: 2-D convolution forward, backward-data and
-// backward-weights through oneDNN (the library PyTorch's CPU convolutions use), on all cores.
+// snn's optional native kernels: 2-D convolution forward, backward-data and backward-weights
+// through oneDNN (the library PyTorch's CPU convolutions use), and the fused multi-step LIF and
+// training BatchNorm of src/snn/lif.ts and src/models/layers.ts, all on every core (OpenMP).
 //
 // The wasm backend keeps every tensor in the WebAssembly heap. The JS side passes Float32Array
 // views of that heap, so these functions read and write the tensors in place: no copies. Layouts
@@ -17,6 +18,9 @@
 #include <memory>
 #include <string>
 #include <tuple>
+
+#include <cmath>
+#include <vector>
 
 #include <omp.h>
 
@@ -96,6 +100,218 @@ memory weightsIn(const memory::desc& want, memory user) {
   return m;
 }
 
+
+// ---- multi-step LIF (equations in src/snn/lif.ts) ----------------------------------------
+
+// glibc's vector expf (libmvec): declared SIMD-callable here, as <math.h> does only under
+// -ffast-math, so that the sigmoid surrogate's loop vectorises without relaxing IEEE maths.
+extern "C" {
+#pragma omp declare simd notinbranch
+float expf(float);
+}
+
+enum Surrogate { kSigmoid = 0, kAtan = 1, kRectangle = 2, kTriangle = 3 };
+
+// g'(x) for the four surrogates of src/snn/surrogate.ts; a template, so that each loop sees
+// straight-line code (a switch here keeps the sigmoid's exp from vectorising).
+template <int kKind>
+inline float surrogateGrad(float a, float x) {
+  if constexpr (kKind == kSigmoid) {
+    const float sg = 1.0f / (1.0f + expf(-a * x));
+    return a * sg * (1.0f - sg);
+  } else if constexpr (kKind == kAtan) {
+    const float k = 1.57079632679489662f * a * x;
+    return a / (2.0f * (1.0f + k * k));
+  } else if constexpr (kKind == kRectangle) {
+    return std::fabs(x) < a / 2 ? 1.0f / a : 0.0f;
+  } else {
+    const float r = a - std::fabs(x);
+    return r > 0 ? r / (a * a) : 0.0f;
+  }
+}
+
+struct LifParams {
+  int64_t T, m;
+  bool leak, hard, detach;
+  float k, vth, vr;
+};
+
+// Neurons are independent: each thread takes blocks of neurons and runs all T steps on them.
+constexpr int64_t kBlock = 512;
+
+int64_t lifForward(const LifParams& p, const float* x, float* s, float* h) {
+  int64_t count = 0;
+  const int64_t blocks = (p.m + kBlock - 1) / kBlock;
+#pragma omp parallel for reduction(+ : count) schedule(static)
+  for (int64_t b = 0; b < blocks; b++) {
+    const int64_t i0 = b * kBlock, n = std::min(kBlock, p.m - i0);
+    float v[kBlock];
+    for (int64_t i = 0; i < n; i++) v[i] = p.vr;
+    for (int64_t t = 0; t < p.T; t++) {
+      const int64_t o = t * p.m + i0;
+      for (int64_t i = 0; i < n; i++) {
+        const float vi = v[i];
+        const float hi = p.leak ? vi + (x[o + i] - (vi - p.vr)) * p.k : vi + x[o + i];
+        const float si = hi >= p.vth ? 1.0f : 0.0f;
+        h[o + i] = hi;
+        s[o + i] = si;
+        count += si != 0.0f;
+        v[i] = si != 0.0f ? (p.hard ? p.vr : hi - p.vth) : hi;
+      }
+    }
+  }
+  return count;
+}
+
+// BPTT; returns ∂L/∂(1/τ) when x is given (PLIF), else 0. Templated on the surrogate and on
+// PLIF so that the inner loop has no branches left on them and vectorises (exp included).
+template <int kKind, bool kPlif>
+double lifBackwardT(const LifParams& p, float alpha, const float* gs, const float* h, const float* s, const float* x,
+                    float* gx) {
+  const float carry = p.leak ? 1.0f - p.k : 1.0f, kx = p.leak ? p.k : 1.0f;
+  const float hardOn = p.hard ? 1.0f : 0.0f, detachOn = p.detach ? 1.0f : 0.0f;
+  const float vth = p.vth;
+  double gk = 0;
+  const int64_t blocks = (p.m + kBlock - 1) / kBlock;
+#pragma omp parallel for reduction(+ : gk) schedule(static)
+  for (int64_t b = 0; b < blocks; b++) {
+    const int64_t i0 = b * kBlock, n = std::min(kBlock, p.m - i0);
+    float gv[kBlock];
+    for (int64_t i = 0; i < n; i++) gv[i] = 0.0f;
+    for (int64_t t = p.T - 1; t >= 0; t--) {
+      const int64_t o = t * p.m + i0;
+      double gkStep = 0;
+      // The surrogate first, in a loop of its own: simple enough for glibc's vector expf.
+      float sgv[kBlock];
+      const float* hBlock = h + o;  // locals: the exp call must not force reloads through p
+#pragma omp simd
+      for (int64_t i = 0; i < n; i++) sgv[i] = surrogateGrad<kKind>(alpha, hBlock[i] - vth);
+#pragma omp simd reduction(+ : gkStep)
+      for (int64_t i = 0; i < n; i++) {
+        const float hi = h[o + i], si = s[o + i];
+        const float sg = sgv[i];
+        // ∂V/∂H: hard (1 − S) + (V_reset − H) g', soft 1 − V_th g'; detachReset drops the g' term.
+        const float resetTerm = hardOn * (p.vr - hi) * sg + (1.0f - hardOn) * (-p.vth * sg);
+        const float dvdh = hardOn * (1.0f - si) + (1.0f - hardOn) + (1.0f - detachOn) * resetTerm;
+        const float gh = gs[o + i] * sg + gv[i] * dvdh;
+        gx[o + i] = gh * kx;
+        gv[i] = gh * carry;
+        if (kPlif) {
+          float vPrev = p.vr;
+          if (t > 0) {
+            const float hp = h[o + i - p.m], sp = s[o + i - p.m];
+            vPrev = p.hard ? hp * (1.0f - sp) + p.vr * sp : hp - p.vth * sp;
+          }
+          gkStep += gh * (x[o + i] - (vPrev - p.vr));
+        }
+      }
+      gk += gkStep;
+    }
+  }
+  return gk;
+}
+
+double lifBackward(const LifParams& p, int kind, float alpha, const float* gs, const float* h, const float* s,
+                   const float* x, float* gx) {
+  const bool plif = x != nullptr;
+  switch (kind) {
+    case kSigmoid: return plif ? lifBackwardT<kSigmoid, true>(p, alpha, gs, h, s, x, gx) : lifBackwardT<kSigmoid, false>(p, alpha, gs, h, s, x, gx);
+    case kAtan: return plif ? lifBackwardT<kAtan, true>(p, alpha, gs, h, s, x, gx) : lifBackwardT<kAtan, false>(p, alpha, gs, h, s, x, gx);
+    case kRectangle: return plif ? lifBackwardT<kRectangle, true>(p, alpha, gs, h, s, x, gx) : lifBackwardT<kRectangle, false>(p, alpha, gs, h, s, x, gx);
+    default: return plif ? lifBackwardT<kTriangle, true>(p, alpha, gs, h, s, x, gx) : lifBackwardT<kTriangle, false>(p, alpha, gs, h, s, x, gx);
+  }
+}
+
+// ---- training BatchNorm over rows of [M, C] (channels last) --------------------------------
+//
+// Forward: μ, σ² (biased) per channel over the M rows; y = γ (x − μ) r + β with r = 1/√(σ² + ε).
+// Backward: dβ = Σ dy, dγ = Σ dy x̂, dx = γ r / M · (M dy − dβ − x̂ dγ), x̂ = (x − μ) r.
+// Sums are per-thread partials in double, combined in thread order: the same result for the
+// same thread count.
+
+// Σ over the threads' partial sums, in thread order.
+std::vector<double> combine(const std::vector<std::vector<double>>& parts) {
+  std::vector<double> out(parts[0].size(), 0.0);
+  for (const auto& part : parts)
+    for (size_t c = 0; c < part.size(); c++) out[c] += part[c];
+  return out;
+}
+
+void bnForward(int64_t M, int64_t C, float eps, const float* x, const float* gamma, const float* beta, float* y,
+               float* mean, float* var) {
+  const int threads = omp_get_max_threads();
+  std::vector<std::vector<double>> parts(threads, std::vector<double>(2 * C, 0.0));
+#pragma omp parallel num_threads(threads)
+  {
+    std::vector<double>& acc = parts[omp_get_thread_num()];
+    // Shifted by the first row, so that Σ(x − x₀)² does not cancel for large means.
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < M; r++) {
+      const float* row = x + r * C;
+      for (int64_t c = 0; c < C; c++) {
+        const double d = static_cast<double>(row[c]) - x[c];
+        acc[c] += d;
+        acc[C + c] += d * d;
+      }
+    }
+  }
+  const std::vector<double> tot = combine(parts);
+  std::vector<float> a(C), sh(C);
+  for (int64_t c = 0; c < C; c++) {
+    const double md = tot[c] / M;
+    const double v = std::max(0.0, tot[C + c] / M - md * md);
+    mean[c] = static_cast<float>(md + x[c]);
+    var[c] = static_cast<float>(v);
+    const float r = 1.0f / std::sqrt(var[c] + eps);
+    a[c] = gamma[c] * r;
+    sh[c] = beta[c] - mean[c] * a[c];
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < M; r++) {
+    const float* row = x + r * C;
+    float* out = y + r * C;
+    for (int64_t c = 0; c < C; c++) out[c] = row[c] * a[c] + sh[c];
+  }
+}
+
+void bnBackward(int64_t M, int64_t C, float eps, const float* x, const float* dy, const float* gamma, const float* mean,
+                const float* var, float* dx, float* dgamma, float* dbeta) {
+  const int threads = omp_get_max_threads();
+  std::vector<float> r(C);
+  for (int64_t c = 0; c < C; c++) r[c] = 1.0f / std::sqrt(var[c] + eps);
+  std::vector<std::vector<double>> parts(threads, std::vector<double>(2 * C, 0.0));
+#pragma omp parallel num_threads(threads)
+  {
+    std::vector<double>& acc = parts[omp_get_thread_num()];
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < M; i++) {
+      const float* xr = x + i * C;
+      const float* g = dy + i * C;
+      for (int64_t c = 0; c < C; c++) {
+        acc[c] += g[c];
+        acc[C + c] += static_cast<double>(g[c]) * ((xr[c] - mean[c]) * r[c]);
+      }
+    }
+  }
+  const std::vector<double> tot = combine(parts);
+  std::vector<float> k1(C), k2(C), k3(C);
+  for (int64_t c = 0; c < C; c++) {
+    dbeta[c] = static_cast<float>(tot[c]);
+    dgamma[c] = static_cast<float>(tot[C + c]);
+    // dx = γ r dy − γ r/M dβ − γ r/M x̂ dγ, with x̂ = (x − μ) r.
+    k1[c] = gamma[c] * r[c];
+    k2[c] = static_cast<float>(gamma[c] * r[c] * tot[c] / M);
+    k3[c] = static_cast<float>(gamma[c] * r[c] * r[c] * tot[C + c] / M);
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < M; i++) {
+    const float* xr = x + i * C;
+    const float* g = dy + i * C;
+    float* out = dx + i * C;
+    for (int64_t c = 0; c < C; c++) out[c] = k1[c] * g[c] - k2[c] - k3[c] * (xr[c] - mean[c]);
+  }
+}
+
 // ---- N-API glue -------------------------------------------------------------------------
 
 napi_value throwError(napi_env env, const std::string& msg) {
@@ -168,6 +384,109 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+
+bool boolArg(napi_env env, napi_value v, bool* out) { return napi_get_value_bool(env, v, out) == napi_ok; }
+
+bool numArg(napi_env env, napi_value v, float* out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok) return false;
+  *out = static_cast<float>(d);
+  return true;
+}
+
+bool lifParamsArg(napi_env env, napi_value* a, LifParams* p) {
+  return intArg(env, a[0], &p->T) && intArg(env, a[1], &p->m) && boolArg(env, a[2], &p->leak) &&
+         boolArg(env, a[3], &p->hard) && boolArg(env, a[4], &p->detach) && numArg(env, a[5], &p->k) &&
+         numArg(env, a[6], &p->vth) && numArg(env, a[7], &p->vr);
+}
+
+// lifForward(x, s, h, T, m, leak, hard, detach, k, vth, vr) → spike count
+napi_value LifForward(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  float *x, *s, *h;
+  size_t lx, ls, lh;
+  LifParams p;
+  if (argc != 11 || !f32Arg(env, argv[0], &x, &lx) || !f32Arg(env, argv[1], &s, &ls) || !f32Arg(env, argv[2], &h, &lh) ||
+      !lifParamsArg(env, argv + 3, &p))
+    return throwError(env, "lifForward: bad arguments");
+  const size_t n = p.T * p.m;
+  if (lx != n || ls != n || lh != n) return throwError(env, "lifForward: array lengths do not match T × m");
+  const int64_t count = lifForward(p, x, s, h);
+  napi_value out;
+  napi_create_int64(env, count, &out);
+  return out;
+}
+
+// lifBackward(gs, h, s, x|null, gx, T, m, leak, hard, detach, k, vth, vr, surrogate, alpha) → ∂L/∂(1/τ)
+napi_value LifBackward(napi_env env, napi_callback_info info) {
+  size_t argc = 15;
+  napi_value argv[15];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  float *gs, *h, *s, *gx, *x = nullptr;
+  size_t lg, lh, ls, lgx, lx = 0;
+  LifParams p;
+  int64_t kind = 0;
+  float alpha = 0;
+  napi_valuetype xType;
+  if (argc != 15 || napi_typeof(env, argv[3], &xType) != napi_ok) return throwError(env, "lifBackward: bad arguments");
+  if (!f32Arg(env, argv[0], &gs, &lg) || !f32Arg(env, argv[1], &h, &lh) || !f32Arg(env, argv[2], &s, &ls) ||
+      (xType != napi_null && !f32Arg(env, argv[3], &x, &lx)) || !f32Arg(env, argv[4], &gx, &lgx) ||
+      !lifParamsArg(env, argv + 5, &p) || !intArg(env, argv[13], &kind) || !numArg(env, argv[14], &alpha) || kind < 0 ||
+      kind > 3)
+    return throwError(env, "lifBackward: bad arguments");
+  const size_t n = p.T * p.m;
+  if (lg != n || lh != n || ls != n || lgx != n || (x != nullptr && lx != n))
+    return throwError(env, "lifBackward: array lengths do not match T × m");
+  const double gk = lifBackward(p, static_cast<int>(kind), alpha, gs, h, s, x, gx);
+  napi_value out;
+  napi_create_double(env, gk, &out);
+  return out;
+}
+
+// bnForward(x, gamma, beta, y, mean, var, M, C, eps)
+napi_value BnForward(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  float *x, *g, *b, *y, *mean, *var;
+  size_t lx, lg, lb, ly, lm, lv;
+  int64_t M, C;
+  float eps;
+  if (argc != 9 || !f32Arg(env, argv[0], &x, &lx) || !f32Arg(env, argv[1], &g, &lg) || !f32Arg(env, argv[2], &b, &lb) ||
+      !f32Arg(env, argv[3], &y, &ly) || !f32Arg(env, argv[4], &mean, &lm) || !f32Arg(env, argv[5], &var, &lv) ||
+      !intArg(env, argv[6], &M) || !intArg(env, argv[7], &C) || !numArg(env, argv[8], &eps) || M < 1 || C < 1)
+    return throwError(env, "bnForward: bad arguments");
+  const size_t n = M * C;
+  if (lx != n || ly != n || lg != static_cast<size_t>(C) || lb != static_cast<size_t>(C) ||
+      lm != static_cast<size_t>(C) || lv != static_cast<size_t>(C))
+    return throwError(env, "bnForward: array lengths do not match M × C");
+  bnForward(M, C, eps, x, g, b, y, mean, var);
+  return nullptr;
+}
+
+// bnBackward(x, dy, gamma, mean, var, dx, dgamma, dbeta, M, C, eps)
+napi_value BnBackward(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  float *x, *dy, *g, *mean, *var, *dx, *dg, *db;
+  size_t lx, ldy, lg, lm, lv, ldx, ldg, ldb;
+  int64_t M, C;
+  float eps;
+  if (argc != 11 || !f32Arg(env, argv[0], &x, &lx) || !f32Arg(env, argv[1], &dy, &ldy) ||
+      !f32Arg(env, argv[2], &g, &lg) || !f32Arg(env, argv[3], &mean, &lm) || !f32Arg(env, argv[4], &var, &lv) ||
+      !f32Arg(env, argv[5], &dx, &ldx) || !f32Arg(env, argv[6], &dg, &ldg) || !f32Arg(env, argv[7], &db, &ldb) ||
+      !intArg(env, argv[8], &M) || !intArg(env, argv[9], &C) || !numArg(env, argv[10], &eps) || M < 1 || C < 1)
+    return throwError(env, "bnBackward: bad arguments");
+  const size_t n = M * C, c = C;
+  if (lx != n || ldy != n || ldx != n || lg != c || lm != c || lv != c || ldg != c || ldb != c)
+    return throwError(env, "bnBackward: array lengths do not match M × C");
+  bnBackward(M, C, eps, x, dy, g, mean, var, dx, dg, db);
+  return nullptr;
+}
+
 // setThreads(n): the OpenMP team size oneDNN uses from now on.
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -207,6 +526,10 @@ napi_value Info(napi_env env, napi_callback_info) {
 napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lifForward", nullptr, LifForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lifBackward", nullptr, LifBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"bnForward", nullptr, BnForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"bnBackward", nullptr, BnBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

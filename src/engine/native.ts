@@ -17,6 +17,20 @@ export type ConvMode = (typeof ConvMode)[keyof typeof ConvMode];
 export interface NativeAddon {
   /** See native/snn_onednn.cc for the argument order; geometry as 17 integers. */
   conv2d(mode: ConvMode, a: Float32Array, b: Float32Array, out: Float32Array, ...geometry: number[]): void;
+  /** Multi-step LIF forward over [T, m] (src/snn/lif.ts); writes s and h, returns the spike count. */
+  lifForward(x: Float32Array, s: Float32Array, h: Float32Array, T: number, m: number, leak: boolean, hard: boolean, detach: boolean, k: number, vth: number, vr: number): number;
+  /** BPTT; writes gx, returns ∂L/∂(1/τ) when x is given. `surrogate`: index in SURROGATE_KINDS. */
+  lifBackward(
+    gs: Float32Array, h: Float32Array, s: Float32Array, x: Float32Array | null, gx: Float32Array,
+    T: number, m: number, leak: boolean, hard: boolean, detach: boolean, k: number, vth: number, vr: number,
+    surrogate: number, alpha: number,
+  ): number;
+  /** Training BatchNorm over the rows of [M, C]: writes y, the batch mean and the biased variance. */
+  bnForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, M: number, C: number, eps: number): void;
+  bnBackward(
+    x: Float32Array, dy: Float32Array, gamma: Float32Array, mean: Float32Array, variance: Float32Array,
+    dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, M: number, C: number, eps: number,
+  ): void;
   setThreads(n: number): void;
   info(): { onednn: string; threads: number; isa: string };
 }
@@ -42,8 +56,14 @@ function threadCount(): number {
   return availableParallelism();
 }
 
+/** The surrogates in the order native/snn_onednn.cc numbers them. */
+export const SURROGATE_KINDS = ['sigmoid', 'atan', 'rectangle', 'triangle'] as const;
+
+const FUNCTIONS = ['conv2d', 'lifForward', 'lifBackward', 'bnForward', 'bnBackward', 'setThreads', 'info'] as const;
+
 function isAddon(m: unknown): m is NativeAddon {
-  return typeof m === 'object' && m !== null && 'conv2d' in m && typeof m.conv2d === 'function' && 'setThreads' in m && 'info' in m;
+  // An addon built from an older source lacks some functions: treated as not built.
+  return typeof m === 'object' && m !== null && FUNCTIONS.every((f) => f in m && typeof (m as Record<string, unknown>)[f] === 'function');
 }
 
 /** Loads the addon once (later calls return the same status). */
@@ -65,7 +85,7 @@ export function nativeStatus(): NativeStatus {
     const why = code === 'MODULE_NOT_FOUND' ? 'not built (npm run build:native)' : `failed to load: ${String(e).split('\n')[0]}`;
     return (status = off(why));
   }
-  if (!isAddon(addon)) return (status = off(`${file} is not snn's addon`));
+  if (!isAddon(addon)) return (status = off(`${file} is out of date or not snn's addon (npm run build:native)`));
   const threads = threadCount();
   addon.setThreads(threads);
   const info = addon.info();

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../util/rng.js';
+import { nativeHeap, type NativeHeap } from '../engine/heap.js';
 
 let scopeCounter = 0;
 
@@ -141,16 +142,12 @@ export function applyBatchNorm<R extends tf.Rank>(bn: BatchNorm, x: tf.Tensor<R>
   let mean: tf.Tensor;
   let variance: tf.Tensor;
   if (training) {
+    const heap = nativeHeap();
+    if (heap !== null) return batchNormTrainNative(heap, bn, x);
     const m = tf.moments(x, axes);
     mean = m.mean;
     variance = m.variance;
-    const n = x.size / bn.channels;
-    const unbiased = n > 1 ? n / (n - 1) : 1;
-    const mom = bn.momentum;
-    tf.tidy(() => {
-      bn.runningMean.assign(bn.runningMean.mul(1 - mom).add(mean.mul(mom)));
-      bn.runningVar.assign(bn.runningVar.mul(1 - mom).add(variance.mul(mom * unbiased)));
-    });
+    updateRunningStats(bn, mean, variance, x.size / bn.channels);
   } else {
     mean = bn.runningMean;
     variance = bn.runningVar;
@@ -159,6 +156,50 @@ export function applyBatchNorm<R extends tf.Rank>(bn: BatchNorm, x: tf.Tensor<R>
   const scale = g.mul(tf.rsqrt(variance.add(bn.eps)));
   const shift = bn.beta.sub(mean.mul(scale));
   return x.mul(scale).add(shift) as tf.Tensor<R>;
+}
+
+/** Running statistics move towards the batch's, with the unbiased σ², as PyTorch does. */
+function updateRunningStats(bn: BatchNorm, mean: tf.Tensor, variance: tf.Tensor, n: number): void {
+  const unbiased = n > 1 ? n / (n - 1) : 1;
+  const mom = bn.momentum;
+  tf.tidy(() => {
+    bn.runningMean.assign(bn.runningMean.mul(1 - mom).add(mean.mul(mom)));
+    bn.runningVar.assign(bn.runningVar.mul(1 - mom).add(variance.mul(mom * unbiased)));
+  });
+}
+
+/**
+ * Training BatchNorm as one native op forward and one backward (snn's addon, in place on the
+ * wasm heap): the same maths as the composed version above, with the closed-form gradient
+ * dβ = Σ dy, dγ = Σ dy·x̂, dx = γ/(M σ̃) · (M dy − dβ − x̂ dγ), σ̃ = √(σ² + ε), M rows.
+ */
+function batchNormTrainNative<R extends tf.Rank>(heap: NativeHeap, bn: BatchNorm, x: tf.Tensor<R>): tf.Tensor<R> {
+  const C = bn.channels;
+  const M = x.size / C;
+  const mean = heap.alloc([C]);
+  const variance = heap.alloc([C]);
+  const op = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xt, g, beta] = args as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const save = args[3] as tf.GradSaveFunc;
+    const y = heap.alloc(xt.shape);
+    heap.addon.bnForward(heap.view(xt), heap.view(g), heap.view(beta), heap.view(y), heap.view(mean), heap.view(variance), M, C, bn.eps);
+    save([xt, g, mean, variance]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sg, sm, sv] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        const dx = heap.alloc(sx.shape);
+        const dg = heap.alloc([C]);
+        const db = heap.alloc([C]);
+        heap.addon.bnBackward(heap.view(sx), heap.view(dy), heap.view(sg), heap.view(sm), heap.view(sv), heap.view(dx), heap.view(dg), heap.view(db), M, C, bn.eps);
+        return [dx, dg, db];
+      },
+    };
+  }) as Parameters<typeof tf.customGrad>[0]);
+  const g = bn.scale === 1 ? bn.gamma : bn.gamma.mul(bn.scale);
+  const y = op(x, g, bn.beta) as tf.Tensor<R>;
+  updateRunningStats(bn, mean, variance, M);
+  return y;
 }
 
 export interface Linear {

@@ -31,7 +31,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NeuronConfig, SurrogateConfig } from '../config/schema.js';
 import { customOp } from '../engine/customOp.js';
-import { surrogateDerivative, surrogatePrimitive, type SurrogateFn } from './surrogate.js';
+import { nativeHeap, type NativeHeap } from '../engine/heap.js';
+import { SURROGATE_KINDS } from '../engine/native.js';
+import { SURROGATE_DEFAULT_ALPHA, surrogateDerivative, surrogatePrimitive, type SurrogateFn } from './surrogate.js';
 import { surrogateGradTensor } from './surrogateTensor.js';
 
 export interface NeuronParams {
@@ -170,6 +172,22 @@ export function lifBackwardArrays(
   return { gx, gk };
 }
 
+/** The recursion's constants as the native kernels take them (after T and m). */
+function nativeArgs(p: NeuronParams, k: number): [boolean, boolean, boolean, number, number, number] {
+  return [p.type !== 'if', p.reset === 'hard', p.detachReset, k, p.threshold, p.vReset];
+}
+
+/** Native backward (snn's addon, on the wasm heap in place): the same BPTT as lifBackwardArrays. */
+function backwardNative(heap: NativeHeap, dy: tf.Tensor, hT: tf.Tensor, sT: tf.Tensor, xT: tf.Tensor | null, T: number, p: NeuronParams, k: number): { gx: tf.Tensor; gk: number } {
+  const gx = heap.alloc(dy.shape);
+  const alpha = p.surrogateConfig.alpha ?? SURROGATE_DEFAULT_ALPHA[p.surrogateConfig.name];
+  const gk = heap.addon.lifBackward(
+    heap.view(dy), heap.view(hT), heap.view(sT), xT ? heap.view(xT) : null, heap.view(gx),
+    T, dy.size / T, ...nativeArgs(p, k), SURROGATE_KINDS.indexOf(p.surrogateConfig.name), alpha,
+  );
+  return { gx, gk };
+}
+
 /** ∂L/∂X and, when asked, ∂L/∂(1/τ) from the saved tensors of a forward pass. */
 function backward(
   dy: tf.Tensor,
@@ -180,6 +198,8 @@ function backward(
   p: NeuronParams,
   k: number,
 ): { gx: tf.Tensor; gk: number } {
+  const heap = nativeHeap();
+  if (heap !== null) return backwardNative(heap, dy, hT, sT, xT, T, p, k);
   const sg = tf.tidy(() => surrogateGradTensor(hT.sub(p.threshold), p.surrogateConfig));
   const r = lifBackwardArrays(
     dy.dataSync() as Float32Array,
@@ -197,6 +217,17 @@ function backward(
 
 /** The forward pass on a tensor: spikes and the charged membrane H as tensors, spikes tallied. */
 function forwardTensors(input: tf.Tensor, T: number, p: NeuronParams, k: number, tally?: SpikeTally): { spikes: tf.Tensor; h: tf.Tensor } {
+  const heap = p.smooth ? null : nativeHeap();
+  if (heap !== null) {
+    const spikes = heap.alloc(input.shape);
+    const h = heap.alloc(input.shape);
+    const count = heap.addon.lifForward(heap.view(input), heap.view(spikes), heap.view(h), T, input.size / T, ...nativeArgs(p, k));
+    if (tally) {
+      tally.spikes += count;
+      tally.neurons += input.size;
+    }
+    return { spikes, h };
+  }
   const data = input.dataSync() as Float32Array;
   const { s, h, count } = lifForwardArrays(data, T, p, k);
   if (tally) {
