@@ -1,6 +1,7 @@
-// snn's optional native kernels: 2-D convolution forward, backward-data and backward-weights
-// through oneDNN (the library PyTorch's CPU convolutions use), and the fused multi-step LIF and
-// training BatchNorm of src/snn/lif.ts and src/models/layers.ts, all on every core (OpenMP).
+// snn's optional native kernels: 2-D convolution (forward, backward-data, backward-weights) and
+// average pooling through oneDNN (the library PyTorch's CPU convolutions use), and the fused
+// multi-step LIF and training BatchNorm of src/snn/lif.ts and src/models/layers.ts, all on
+// every core (OpenMP).
 //
 // The wasm backend keeps every tensor in the WebAssembly heap. The JS side passes Float32Array
 // views of that heap, so these functions read and write the tensors in place: no copies. Layouts
@@ -100,6 +101,41 @@ memory weightsIn(const memory::desc& want, memory user) {
   return m;
 }
 
+
+// ---- average pooling (padding excluded from the count, as TensorFlow's AvgPool) -------------
+
+struct PoolGeometry {
+  int64_t n, h, w, c, oh, ow, fh, fw, sh, sw, pt, pl, pb, pr;
+  auto key() const { return std::make_tuple(n, h, w, c, oh, ow, fh, fw, sh, sw, pt, pl, pb, pr); }
+  bool operator<(const PoolGeometry& o) const { return key() < o.key(); }
+};
+
+struct PoolPlan {
+  memory::desc src, dst;
+  dnnl::pooling_forward fwd;
+  dnnl::pooling_backward bwd;
+};
+
+PoolPlan& poolPlanFor(const PoolGeometry& g) {
+  static std::map<PoolGeometry, std::unique_ptr<PoolPlan>> all;
+  auto it = all.find(g);
+  if (it != all.end()) return *it->second;
+  auto& eng = cpuEngine();
+  auto plan = std::make_unique<PoolPlan>();
+  plan->src = memory::desc({g.n, g.c, g.h, g.w}, dt::f32, tag::nhwc);
+  plan->dst = memory::desc({g.n, g.c, g.oh, g.ow}, dt::f32, tag::nhwc);
+  memory::dims strides{g.sh, g.sw}, kernel{g.fh, g.fw}, padL{g.pt, g.pl}, padR{g.pb, g.pr};
+  dnnl::pooling_forward::desc fd(dnnl::prop_kind::forward_training, dnnl::algorithm::pooling_avg_exclude_padding,
+                                 plan->src, plan->dst, strides, kernel, padL, padR);
+  dnnl::pooling_forward::primitive_desc fpd(fd, eng);
+  plan->fwd = dnnl::pooling_forward(fpd);
+  dnnl::pooling_backward::desc bd(dnnl::algorithm::pooling_avg_exclude_padding, plan->src, plan->dst, strides, kernel,
+                                  padL, padR);
+  plan->bwd = dnnl::pooling_backward(dnnl::pooling_backward::primitive_desc(bd, eng, fpd));
+  PoolPlan& ref = *plan;
+  all.emplace(g, std::move(plan));
+  return ref;
+}
 
 // ---- multi-step LIF (equations in src/snn/lif.ts) ----------------------------------------
 
@@ -487,6 +523,44 @@ napi_value BnBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// avgPool(mode, a, out, n, h, w, c, oh, ow, fh, fw, sh, sw, pt, pl, pb, pr)
+//   mode 0: forward   a = x [n,h,w,c],    out = y [n,oh,ow,c]
+//   mode 1: backward  a = dy [n,oh,ow,c], out = dx [n,h,w,c]
+napi_value AvgPool(napi_env env, napi_callback_info info) {
+  size_t argc = 17;
+  napi_value argv[17];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  int64_t mode = 0;
+  float *a, *out;
+  size_t la, lo;
+  if (argc != 17 || !intArg(env, argv[0], &mode) || mode < 0 || mode > 1 || !f32Arg(env, argv[1], &a, &la) ||
+      !f32Arg(env, argv[2], &out, &lo))
+    return throwError(env, "avgPool: bad arguments");
+  int64_t v[14];
+  for (int i = 0; i < 14; i++)
+    if (!intArg(env, argv[3 + i], &v[i])) return throwError(env, "avgPool: geometry must be integers");
+  PoolGeometry g{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13]};
+  const size_t xLen = g.n * g.h * g.w * g.c, yLen = g.n * g.oh * g.ow * g.c;
+  if (la != (mode == 0 ? xLen : yLen) || lo != (mode == 0 ? yLen : xLen))
+    return throwError(env, "avgPool: array lengths do not match the geometry");
+  try {
+    PoolPlan& p = poolPlanFor(g);
+    auto& eng = cpuEngine();
+    auto& s = cpuStream();
+    if (mode == 0) {
+      memory src(p.src, eng, a), dst(p.dst, eng, out);
+      p.fwd.execute(s, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
+    } else {
+      memory diffDst(p.dst, eng, a), diffSrc(p.src, eng, out);
+      p.bwd.execute(s, {{DNNL_ARG_DIFF_DST, diffDst}, {DNNL_ARG_DIFF_SRC, diffSrc}});
+    }
+    s.wait();
+  } catch (const dnnl::error& e) {
+    return throwError(env, std::string("oneDNN: ") + e.what());
+  }
+  return nullptr;
+}
+
 // setThreads(n): the OpenMP team size oneDNN uses from now on.
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -526,6 +600,7 @@ napi_value Info(napi_env env, napi_callback_info) {
 napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"avgPool", nullptr, AvgPool, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lifForward", nullptr, LifForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lifBackward", nullptr, LifBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnForward", nullptr, BnForward, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -95,3 +95,34 @@ test('switching back to the wasm convolutions works without re-initialising the 
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
   assert.deepEqual(JSON.parse(out), [1 + 20, 3 + 40]); // hand-computed: x·[1, 10] along each row
 });
+
+test('oneDNN average pooling matches cpu (forward: valid and same; gradient: valid)', { skip }, async () => {
+  setNativeConvolutions(native.addon);
+  const rng = createRng(15);
+  for (const [shape, f, s, pad] of [
+    [[2, 8, 8, 3], 2, 2, 'valid'],
+    [[3, 9, 7, 5], 3, 2, 'valid'],
+    [[2, 7, 7, 4], 2, 2, 'same'],
+    [[1, 6, 5, 2], 3, 1, 'same'],
+  ] as Array<[[number, number, number, number], number, number, 'valid' | 'same']>) {
+    const x = normal(rng, shape);
+    const label = `avgPool ${JSON.stringify(shape)} f${f} s${s} ${pad}`;
+    await sameAsCpu(label, [x], (xt) => tf.avgPool(xt as tf.Tensor4D, f, s, pad));
+    if (pad === 'valid') {
+      const outShape = (await runOn('cpu', [x], (xt) => tf.avgPool(xt as tf.Tensor4D, f, s, pad))).shapes[0];
+      const dy = normal(rng, outShape);
+      await sameAsCpu(`${label} gradient`, [x, dy], (xt, dyt) => tf.grad((v: tf.Tensor) => tf.avgPool(v as tf.Tensor4D, f, s, pad).mul(dyt).sum())(xt));
+    }
+  }
+});
+
+test('oneDNN average-pooling gradient with padding is the gradient of its forward (hand-computed)', { skip }, async () => {
+  setNativeConvolutions(native.addon);
+  await tf.setBackend('wasm');
+  // x [1, 3, 3, 1], 2×2 windows, stride 2, 'same': output 2×2; the windows hold 4, 2, 2 and 1
+  // valid pixels (TensorFlow's count excludes padding), so d(Σ y)/dx = 1/4 in the top-left
+  // block, 1/2 on the right column and bottom row, 1 in the corner.
+  const g = tf.tidy(() => tf.grad((v: tf.Tensor) => tf.avgPool(v as tf.Tensor4D, 2, 2, 'same').sum())(tf.zeros([1, 3, 3, 1])));
+  assert.deepEqual(Array.from(g.dataSync()), [0.25, 0.25, 0.5, 0.25, 0.25, 0.5, 0.5, 0.5, 1]);
+  g.dispose();
+});

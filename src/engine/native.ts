@@ -17,6 +17,8 @@ export type ConvMode = (typeof ConvMode)[keyof typeof ConvMode];
 export interface NativeAddon {
   /** See native/snn_onednn.cc for the argument order; geometry as 17 integers. */
   conv2d(mode: ConvMode, a: Float32Array, b: Float32Array, out: Float32Array, ...geometry: number[]): void;
+  /** Average pooling, padding excluded from the count; mode 0 forward (x → y), 1 backward (dy → dx). */
+  avgPool(mode: 0 | 1, a: Float32Array, out: Float32Array, ...geometry: number[]): void;
   /** Multi-step LIF forward over [T, m] (src/snn/lif.ts); writes s and h, returns the spike count. */
   lifForward(x: Float32Array, s: Float32Array, h: Float32Array, T: number, m: number, leak: boolean, hard: boolean, detach: boolean, k: number, vth: number, vr: number): number;
   /** BPTT; writes gx, returns ∂L/∂(1/τ) when x is given. `surrogate`: index in SURROGATE_KINDS. */
@@ -59,7 +61,7 @@ function threadCount(): number {
 /** The surrogates in the order native/snn_onednn.cc numbers them. */
 export const SURROGATE_KINDS = ['sigmoid', 'atan', 'rectangle', 'triangle'] as const;
 
-const FUNCTIONS = ['conv2d', 'lifForward', 'lifBackward', 'bnForward', 'bnBackward', 'setThreads', 'info'] as const;
+const FUNCTIONS = ['conv2d', 'avgPool', 'lifForward', 'lifBackward', 'bnForward', 'bnBackward', 'setThreads', 'info'] as const;
 
 function isAddon(m: unknown): m is NativeAddon {
   // An addon built from an older source lacks some functions: treated as not built.

@@ -11,7 +11,7 @@ import { depthwiseConv2dNativeBackpropInputConfig } from './depthwiseConv2dNativ
 import { maxPoolGradConfig } from './maxPoolGrad.js';
 import { identityConfig } from './identity.js';
 import { unsortedSegmentSumConfig } from './unsortedSegmentSum.js';
-import { onednnConvConfigs } from './onednnConv.js';
+import { NATIVE_KERNEL_NAMES, onednnConvConfigs } from './onednnConv.js';
 import type { NativeAddon } from '../native.js';
 
 /** Kernel names this module (re)registers for wasm. */
@@ -55,13 +55,13 @@ export function registerWasmTrainingKernels(): void {
 let wasmConvs: tf.KernelConfig[] | undefined;
 
 /**
- * Switches wasm's Conv2D and its two gradients between snn's oneDNN addon (`addon`) and the
- * wasm kernels (`null`). Registers the training kernels first if needed.
+ * Switches wasm's Conv2D and its two gradients, and AvgPool and its gradient, between snn's
+ * oneDNN addon (`addon`) and the wasm kernels (`null`). Registers the training kernels first if needed.
  */
 export function setNativeConvolutions(addon: NativeAddon | null): void {
   registerWasmTrainingKernels();
   if (wasmConvs === undefined) {
-    wasmConvs = [tf.Conv2D, tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter].map((name) => {
+    wasmConvs = NATIVE_KERNEL_NAMES.map((name) => {
       const config = tf.getKernel(name, 'wasm');
       if (config === undefined) throw new Error(`wasm kernel '${name}' is not registered`);
       return config;
