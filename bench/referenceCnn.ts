@@ -73,11 +73,14 @@ export function buildReferenceCnn(input: InputSpec, rng: Rng, neuron: NeuronConf
   const forward = (x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor2D => {
     const T = ctx.timesteps;
     const tr = ctx.training;
-    const enc = applyBatchNorm(bn1, applyConv(conv1, x), tr); // once per image, not per step
+    // conv + BN in tidy, as the model builder does: temporaries the backward pass does not need
+    // are freed at once instead of at the end of the step.
+    const convBn = (c: typeof conv1, bn: typeof bn1, v: tf.Tensor4D): tf.Tensor4D => tf.tidy(() => applyBatchNorm(bn, applyConv(c, v), tr));
+    const enc = convBn(conv1, bn1, x); // once per image, not per step
     let y = applyNeuron(sn1, repeatOverTime(enc, T), ctx);
-    y = applyNeuron(sn2, applyBatchNorm(bn2, applyConv(conv2, y), tr), ctx);
+    y = applyNeuron(sn2, convBn(conv2, bn2, y), ctx);
     y = tf.avgPool(y, 2, 2, 'valid');
-    y = applyNeuron(sn3, applyBatchNorm(bn3, applyConv(conv3, y), tr), ctx);
+    y = applyNeuron(sn3, convBn(conv3, bn3, y), ctx);
     y = tf.avgPool(y, 2, 2, 'valid');
     const z = y.reshape([y.shape[0], flat]) as tf.Tensor2D;
     // The FC is linear, so averaging over T before it equals averaging its outputs, T× cheaper.

@@ -8,7 +8,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { NeuronSchema, SURROGATES } from '../src/config/schema.js';
+import { ConfigSchema, NeuronSchema, SURROGATES } from '../src/config/schema.js';
+import { crossEntropy } from '../src/losses/crossEntropy.js';
+import { buildModel } from '../src/models/index.js';
 import { setNativeConvolutions } from '../src/engine/kernels/index.js';
 import { nativeStatus } from '../src/engine/native.js';
 import { nativeHeap } from '../src/engine/heap.js';
@@ -121,6 +123,42 @@ test('native training BatchNorm: output, gradients and running statistics equal 
       const err = maxRelErr(got[i], ref[i]);
       // float32 composed reductions against double-accumulated native ones
       assert.ok(err < (shift === 1000 ? 2e-3 : 1e-4), `${JSON.stringify(shape)} shift ${shift}: ${names[i]} relative error ${err.toExponential(2)}`);
+    }
+  }
+});
+
+test('a whole network trains the same on the native path: loss and every gradient equal the cpu backend', { skip }, async () => {
+  setNativeConvolutions(native.addon);
+  const rng = createRng(23);
+  const input = { height: 12, width: 12, channels: 1, numClasses: 4 };
+  const xs = Float32Array.from({ length: 4 * 12 * 12 }, () => rng.next());
+  for (const connection of ['spike', 'sew-add', 'da'] as const) {
+    const cfg = ConfigSchema.parse({
+      model: { preset: 'tiny', timesteps: 2, connection, ...(connection === 'da' ? { arch: 'danet' } : {}), neuron: { detachReset: true } },
+    });
+    const run = (): tf.Tensor[] => {
+      const model = buildModel(cfg.model, input, createRng(5));
+      const x = tf.tensor4d(xs, [4, 12, 12, 1]);
+      const y = tf.tensor1d([0, 1, 2, 3], 'int32');
+      const vars = [...model.params.values()];
+      const { value, grads } = tf.variableGrads(() => crossEntropy(model.forward(x, { training: true, timesteps: 2 }), y), vars);
+      const out = [value, ...vars.map((v) => grads[v.name])];
+      model.dispose();
+      return out;
+    };
+    const ref = await on('cpu', run);
+    const before = tf.memory().numTensors;
+    const got = await on('wasm', run);
+    assert.equal(tf.memory().numTensors, before, `${connection}: tensors left behind on wasm`);
+    for (let i = 0; i < ref.length; i++) {
+      let diff = 0;
+      let norm = 1e-12;
+      for (let j = 0; j < ref[i].length; j++) {
+        diff += (got[i][j] - ref[i][j]) ** 2;
+        norm += ref[i][j] ** 2;
+      }
+      const rel = Math.sqrt(diff / norm);
+      assert.ok(rel < 1e-4, `${connection}: ${i === 0 ? 'loss' : `gradient ${i}`} relative error ${rel.toExponential(2)}`);
     }
   }
 });

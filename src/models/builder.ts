@@ -90,7 +90,10 @@ export function createBuilder(store: ParamStore, cfg: ModelConfig, smooth = fals
       const convInfo = { kernel: k, stride: s, pad, inChannels: input.c, outChannels: out, bnScale: bn.scale, bnEps: bn.eps, quant: spec };
       return {
         piece: (x, ctx) => {
-          const y = applyBatchNorm(bn, applyConv(c, x, q ? (q(c.weight) as tf.Tensor4D) : undefined), ctx.training);
+          // tidy: the convolution's output and the quantised weights are freed here unless the
+          // backward pass saved them (inside a gradient tape every temporary otherwise lives
+          // until the whole backward pass ends).
+          const y = tf.tidy(() => applyBatchNorm(bn, applyConv(c, x, q ? (q(c.weight) as tf.Tensor4D) : undefined), ctx.training));
           return self.tracer ? self.tracer.record('conv', key, [x], y, { conv: convInfo }) : y;
         },
         shape: { h, w, c: out },

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../util/rng.js';
+import { releaseGradient } from '../engine/customOp.js';
 import { nativeHeap, type NativeHeap } from '../engine/heap.js';
 
 let scopeCounter = 0;
@@ -94,7 +95,36 @@ export function applyConv(c: Conv, x: tf.Tensor4D, weight: tf.Tensor4D = c.weigh
     [p, p],
     [0, 0],
   ];
-  return tf.conv2d(x, weight, c.stride, p === 0 ? 'valid' : pad);
+  const padding = p === 0 ? 'valid' : pad;
+  if (nativeHeap() === null) return tf.conv2d(x, weight, c.stride, padding);
+  return convReleasingGradient(x, weight, c.stride, padding);
+}
+
+type Pad4 = 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+
+/**
+ * tf.conv2d with its gradient written out (the same two kernels tfjs's own gradient runs), so
+ * that the output's gradient is released as soon as both are computed (see releaseGradient):
+ * on the wasm heap's 4 GB this is what lets deep networks train at larger T × batch.
+ */
+function convReleasingGradient(x: tf.Tensor4D, weight: tf.Tensor4D, stride: number, pad: Pad4): tf.Tensor4D {
+  const op = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xt, wt] = args as [tf.Tensor4D, tf.Tensor4D];
+    const save = args[2] as tf.GradSaveFunc;
+    save([xt, wt]);
+    return {
+      value: tf.conv2d(xt, wt, stride, pad),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sw] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const common = { strides: stride, pad, dataFormat: 'NHWC' };
+        const dx = tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter: sw }, { ...common, inputShape: sx.shape }) as tf.Tensor;
+        const dw = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: sx, dy }, { ...common, filterShape: sw.shape }) as tf.Tensor;
+        releaseGradient(dy);
+        return [dx, dw];
+      },
+    };
+  }) as Parameters<typeof tf.customGrad>[0]);
+  return op(x, weight) as tf.Tensor4D;
 }
 
 export interface BatchNorm {
@@ -182,16 +212,21 @@ function batchNormTrainNative<R extends tf.Rank>(heap: NativeHeap, bn: BatchNorm
     const [xt, g, beta] = args as [tf.Tensor, tf.Tensor, tf.Tensor];
     const save = args[3] as tf.GradSaveFunc;
     const y = heap.alloc(xt.shape);
-    heap.addon.bnForward(heap.view(xt), heap.view(g), heap.view(beta), heap.view(y), heap.view(mean), heap.view(variance), M, C, bn.eps);
-    save([xt, g, mean, variance]);
+    const xView = heap.view(xt);
+    heap.addon.bnForward(xView, heap.view(g), heap.view(beta), heap.view(y), heap.view(mean), heap.view(variance), M, C, bn.eps);
+    // x for the backward pass, kept outside the wasm heap (it stops at 4 GB): the heap copy,
+    // the convolution's output, is then freed with the block's other temporaries.
+    const xSaved = xView.slice();
+    save([g, mean, variance]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sg, sm, sv] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-        const dx = heap.alloc(sx.shape);
+        const [sg, sm, sv] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const dx = heap.alloc(dy.shape);
         const dg = heap.alloc([C]);
         const db = heap.alloc([C]);
-        heap.addon.bnBackward(heap.view(sx), heap.view(dy), heap.view(sg), heap.view(sm), heap.view(sv), heap.view(dx), heap.view(dg), heap.view(db), M, C, bn.eps);
+        heap.addon.bnBackward(xSaved, heap.view(dy), heap.view(sg), heap.view(sm), heap.view(sv), heap.view(dx), heap.view(dg), heap.view(db), M, C, bn.eps);
+        releaseGradient(dy);
         return [dx, dg, db];
       },
     };

@@ -124,10 +124,20 @@ export function buildResnet(cfg: ModelConfig, input: InputSpec, rng: Rng, label:
     const T = ctx.timesteps;
     const tr = b.tracer;
     tr?.record('input', 'input', [], x);
-    let y = encode(x, ctx, T);
-    if (stemSn) y = stemSn(y, ctx);
-    if (pool) y = pool(y, ctx);
-    for (const st of stages) y = st(y, ctx);
+    // Each block in its own tidy: what its backward pass did not save (BN outputs feeding a
+    // neuron, sums of a residual join, …) is freed when the block ends, not when the training
+    // step ends; inside a gradient tape tfjs would otherwise keep every temporary until then.
+    // Not while tracing: the tracer keeps the tensors it records.
+    const scoped = (f: () => tf.Tensor4D): tf.Tensor4D => (tr ? f() : tf.tidy(f));
+    let y = scoped(() => {
+      let v = encode(x, ctx, T);
+      if (stemSn) v = stemSn(v, ctx);
+      return pool ? pool(v, ctx) : v;
+    });
+    for (const st of stages) {
+      const input = y;
+      y = scoped(() => st(input, ctx));
+    }
     if (finalSn) y = finalSn(y, ctx);
     let z = (flatten ? y.reshape([y.shape[0], features]) : y.mean([1, 2])) as tf.Tensor2D;
     tr?.record(flatten ? 'flatten' : 'avgpool', 'pool', [y], z);

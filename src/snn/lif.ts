@@ -30,7 +30,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NeuronConfig, SurrogateConfig } from '../config/schema.js';
-import { customOp } from '../engine/customOp.js';
+import { customOp, releaseGradient } from '../engine/customOp.js';
 import { nativeHeap, type NativeHeap } from '../engine/heap.js';
 import { SURROGATE_KINDS } from '../engine/native.js';
 import { SURROGATE_DEFAULT_ALPHA, surrogateDerivative, surrogatePrimitive, type SurrogateFn } from './surrogate.js';
@@ -178,20 +178,26 @@ function nativeArgs(p: NeuronParams, k: number): [boolean, boolean, boolean, num
 }
 
 /** Native backward (snn's addon, on the wasm heap in place): the same BPTT as lifBackwardArrays. */
-function backwardNative(heap: NativeHeap, dy: tf.Tensor, hT: tf.Tensor, sT: tf.Tensor, xT: tf.Tensor | null, T: number, p: NeuronParams, k: number): { gx: tf.Tensor; gk: number } {
+function backwardNative(heap: NativeHeap, dy: tf.Tensor, hT: SavedH, sT: tf.Tensor, xT: tf.Tensor | null, T: number, p: NeuronParams, k: number): { gx: tf.Tensor; gk: number } {
   const gx = heap.alloc(dy.shape);
   const alpha = p.surrogateConfig.alpha ?? SURROGATE_DEFAULT_ALPHA[p.surrogateConfig.name];
   const gk = heap.addon.lifBackward(
-    heap.view(dy), heap.view(hT), heap.view(sT), xT ? heap.view(xT) : null, heap.view(gx),
+    heap.view(dy), hT instanceof Float32Array ? hT : heap.view(hT), heap.view(sT), xT ? heap.view(xT) : null, heap.view(gx),
     T, dy.size / T, ...nativeArgs(p, k), SURROGATE_KINDS.indexOf(p.surrogateConfig.name), alpha,
   );
   return { gx, gk };
 }
 
+/**
+ * The charged membrane H kept for the backward pass: a tensor, or on the native path a plain
+ * array outside the wasm heap (the heap stops at 4 GB; H is needed only by the backward pass).
+ */
+type SavedH = tf.Tensor | Float32Array;
+
 /** ∂L/∂X and, when asked, ∂L/∂(1/τ) from the saved tensors of a forward pass. */
 function backward(
   dy: tf.Tensor,
-  hT: tf.Tensor,
+  hT: SavedH,
   sT: tf.Tensor,
   xT: tf.Tensor | null,
   T: number,
@@ -200,6 +206,7 @@ function backward(
 ): { gx: tf.Tensor; gk: number } {
   const heap = nativeHeap();
   if (heap !== null) return backwardNative(heap, dy, hT, sT, xT, T, p, k);
+  if (hT instanceof Float32Array) throw new Error('LIF: a native forward pass cannot be differentiated on another backend');
   const sg = tf.tidy(() => surrogateGradTensor(hT.sub(p.threshold), p.surrogateConfig));
   const r = lifBackwardArrays(
     dy.dataSync() as Float32Array,
@@ -216,12 +223,12 @@ function backward(
 }
 
 /** The forward pass on a tensor: spikes and the charged membrane H as tensors, spikes tallied. */
-function forwardTensors(input: tf.Tensor, T: number, p: NeuronParams, k: number, tally?: SpikeTally): { spikes: tf.Tensor; h: tf.Tensor } {
+function forwardTensors(input: tf.Tensor, T: number, p: NeuronParams, k: number, tally?: SpikeTally): { spikes: tf.Tensor; h: SavedH } {
   const heap = p.smooth ? null : nativeHeap();
   if (heap !== null) {
     const spikes = heap.alloc(input.shape);
-    const h = heap.alloc(input.shape);
-    const count = heap.addon.lifForward(heap.view(input), heap.view(spikes), heap.view(h), T, input.size / T, ...nativeArgs(p, k));
+    const h = new Float32Array(input.size);
+    const count = heap.addon.lifForward(heap.view(input), heap.view(spikes), h, T, input.size / T, ...nativeArgs(p, k));
     if (tally) {
       tally.spikes += count;
       tally.neurons += input.size;
@@ -246,10 +253,14 @@ export function multiStepLif(x: tf.Tensor, p: NeuronParams, tally?: SpikeTally):
   const k = decayOf(p);
   const op = customOp((input, save) => {
     const { spikes, h } = forwardTensors(input, T, p, k, tally);
-    save([h, spikes]);
+    save(h instanceof Float32Array ? [spikes] : [spikes, h]);
     return {
       value: spikes,
-      gradFunc: (dy, saved) => backward(dy, saved[0], saved[1], null, T, p, k).gx,
+      gradFunc: (dy, saved) => {
+        const { gx } = backward(dy, saved[1] ?? h, saved[0], null, T, p, k);
+        releaseGradient(dy);
+        return gx;
+      },
     };
   });
   return op(x);
@@ -267,11 +278,12 @@ export function multiStepPlif(x: tf.Tensor, w: tf.Tensor, p: NeuronParams, tally
     const save = args[2] as tf.GradSaveFunc;
     const k = 1 / (1 + Math.exp(-wt.dataSync()[0]));
     const { spikes, h } = forwardTensors(input, T, p, k, tally);
-    save([h, spikes, input]);
+    save(h instanceof Float32Array ? [spikes, input] : [spikes, input, h]);
     return {
       value: spikes,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const r = backward(dy, saved[0], saved[1], saved[2], T, p, k);
+        const r = backward(dy, saved[2] ?? h, saved[0], saved[1], T, p, k);
+        releaseGradient(dy);
         return [r.gx, tf.scalar(r.gk * k * (1 - k)).reshape(wt.shape)];
       },
     };
