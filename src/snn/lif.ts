@@ -24,6 +24,9 @@
  * Why fused: composing this from tensor ops costs T × (about eight) small kernels forward and
  * more backward, each allocating a tensor; one pass over a typed array is far cheaper on CPU
  * engines. `lifComposed.ts` keeps the op-by-op version as the test oracle and for GPU engines.
+ * On wasm with snn's native addon the same two loops run in C++ (native/snn_onednn.cc, all
+ * cores, vectorised surrogates) on the heap in place, and H is kept outside the wasm heap;
+ * elsewhere they run as the JS loops below.
  *
  * `smooth` (for gradient checks only) replaces Θ by the surrogate's smooth step g in the
  * forward pass; the backward formulas above are then the exact gradient.

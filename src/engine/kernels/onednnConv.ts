@@ -28,42 +28,39 @@ function geometry(info: tf.backend_util.Conv2DInfo): number[] {
 
 /** The kernels, in the order of NATIVE_KERNEL_NAMES. */
 export function onednnConvConfigs(addon: NativeAddon): tf.KernelConfig[] {
-  const conv2D = (args: KernelArgs): Info => {
+  /**
+   * One of the three convolutions of a layer: `a` and `b` are the kernel's two inputs by name,
+   * `outShape` picks the output's shape from the layer's geometry.
+   */
+  const convKernel = (
+    mode: ConvMode,
+    name: string,
+    [a, b]: [string, string],
+    shapes: (args: KernelArgs, ia: Info, ib: Info) => { x: Shape4; filter: Shape4; dilations: number | [number, number]; out: (info: tf.backend_util.Conv2DInfo) => number[] },
+  ) => (args: KernelArgs): Info => {
     const backend = asWasm(args.backend);
-    const { x, filter } = args.inputs as { x: Info; filter: Info };
-    const { strides, pad, dataFormat, dilations, dimRoundingMode } = args.attrs as unknown as tf.Conv2DAttrs;
-    assertNHWC(dataFormat, 'Conv2D');
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as Shape4, filter.shape as Shape4, strides, dilations, pad, dimRoundingMode, false, 'channelsLast');
-    const out = backend.makeOutput(info.outShape, 'float32');
+    const ia = args.inputs[a] as Info;
+    const ib = args.inputs[b] as Info;
+    const { strides, pad, dataFormat, dimRoundingMode } = args.attrs as unknown as tf.Conv2DAttrs;
+    assertNHWC(dataFormat, name);
+    const s = shapes(args, ia, ib);
+    const info = tf.backend_util.computeConv2DInfo(s.x, s.filter, strides, s.dilations, pad, dimRoundingMode, false, 'channelsLast');
+    const out = backend.makeOutput(s.out(info), 'float32');
     // Heap views are taken after the allocation: growing the heap detaches older views.
-    addon.conv2d(ConvMode.Forward, heapF32(backend, x), heapF32(backend, filter), heapF32(backend, out), ...geometry(info));
+    addon.conv2d(mode, heapF32(backend, ia), heapF32(backend, ib), heapF32(backend, out), ...geometry(info));
     return out;
   };
-
-  const backpropInput = (args: KernelArgs): Info => {
-    const backend = asWasm(args.backend);
-    const { dy, filter } = args.inputs as { dy: Info; filter: Info };
-    const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
-    assertNHWC(dataFormat, 'Conv2DBackpropInput');
-    const info = tf.backend_util.computeConv2DInfo(
-      inputShape, filter.shape as Shape4, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
-    const out = backend.makeOutput(inputShape, 'float32');
-    addon.conv2d(ConvMode.BackwardData, heapF32(backend, dy), heapF32(backend, filter), heapF32(backend, out), ...geometry(info));
-    return out;
-  };
-
-  const backpropFilter = (args: KernelArgs): Info => {
-    const backend = asWasm(args.backend);
-    const { x, dy } = args.inputs as { x: Info; dy: Info };
-    const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
-    assertNHWC(dataFormat, 'Conv2DBackpropFilter');
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as Shape4, filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
-    const out = backend.makeOutput(filterShape, 'float32');
-    addon.conv2d(ConvMode.BackwardWeights, heapF32(backend, x), heapF32(backend, dy), heapF32(backend, out), ...geometry(info));
-    return out;
-  };
+  const conv2D = convKernel(ConvMode.Forward, 'Conv2D', ['x', 'filter'], (args, x, filter) => ({
+    x: x.shape as Shape4, filter: filter.shape as Shape4, dilations: (args.attrs as unknown as tf.Conv2DAttrs).dilations, out: (i) => i.outShape,
+  }));
+  const backpropInput = convKernel(ConvMode.BackwardData, 'Conv2DBackpropInput', ['dy', 'filter'], (args, _dy, filter) => {
+    const { inputShape } = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+    return { x: inputShape, filter: filter.shape as Shape4, dilations: 1, out: () => inputShape };
+  });
+  const backpropFilter = convKernel(ConvMode.BackwardWeights, 'Conv2DBackpropFilter', ['x', 'dy'], (args, x) => {
+    const { filterShape } = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+    return { x: x.shape as Shape4, filter: filterShape, dilations: 1, out: () => filterShape };
+  });
 
   /** n, h, w, c, oh, ow, fh, fw, sh, sw and the four pads of a pooling layer. */
   const poolGeometry = (info: tf.backend_util.Conv2DInfo): number[] => {
