@@ -199,7 +199,8 @@ int64_t lifForward(const LifParams& p, const float* x, float* s, float* h) {
   return count;
 }
 
-// BPTT; returns ∂L/∂(1/τ) when x is given (PLIF), else 0. Templated on the surrogate and on
+// BPTT; returns ∂L/∂(1/τ) when x is given (PLIF), else 0. Without s (null) the spikes are
+// recomputed from H (S = Θ(H − V_th)), so the forward pass need not keep them. Templated on the surrogate and on
 // PLIF so that the inner loop has no branches left on them and vectorises (exp included).
 template <int kKind, bool kPlif>
 double lifBackwardT(const LifParams& p, float alpha, const float* gs, const float* h, const float* s, const float* x,
@@ -224,7 +225,8 @@ double lifBackwardT(const LifParams& p, float alpha, const float* gs, const floa
       for (int64_t i = 0; i < n; i++) sgv[i] = surrogateGrad<kKind>(alpha, hBlock[i] - vth);
 #pragma omp simd reduction(+ : gkStep)
       for (int64_t i = 0; i < n; i++) {
-        const float hi = h[o + i], si = s[o + i];
+        const float hi = h[o + i];
+        const float si = s != nullptr ? s[o + i] : (hi >= vth ? 1.0f : 0.0f);
         const float sg = sgv[i];
         // ∂V/∂H: hard (1 − S) + (V_reset − H) g', soft 1 − V_th g'; detachReset drops the g' term.
         const float resetTerm = hardOn * (p.vr - hi) * sg + (1.0f - hardOn) * (-p.vth * sg);
@@ -235,7 +237,8 @@ double lifBackwardT(const LifParams& p, float alpha, const float* gs, const floa
         if (kPlif) {
           float vPrev = p.vr;
           if (t > 0) {
-            const float hp = h[o + i - p.m], sp = s[o + i - p.m];
+            const float hp = h[o + i - p.m];
+            const float sp = s != nullptr ? s[o + i - p.m] : (hp >= vth ? 1.0f : 0.0f);
             vPrev = p.hard ? hp * (1.0f - sp) + p.vr * sp : hp - p.vth * sp;
           }
           gkStep += gh * (x[o + i] - (vPrev - p.vr));
@@ -455,7 +458,7 @@ napi_value LifForward(napi_env env, napi_callback_info info) {
   return out;
 }
 
-// lifBackward(gs, h, s, x|null, gx, T, m, leak, hard, detach, k, vth, vr, surrogate, alpha) → ∂L/∂(1/τ)
+// lifBackward(gs, h, s|null, x|null, gx, T, m, leak, hard, detach, k, vth, vr, surrogate, alpha) → ∂L/∂(1/τ)
 napi_value LifBackward(napi_env env, napi_callback_info info) {
   size_t argc = 15;
   napi_value argv[15];
@@ -467,13 +470,17 @@ napi_value LifBackward(napi_env env, napi_callback_info info) {
   float alpha = 0;
   napi_valuetype xType;
   if (argc != 15 || napi_typeof(env, argv[3], &xType) != napi_ok) return throwError(env, "lifBackward: bad arguments");
-  if (!f32Arg(env, argv[0], &gs, &lg) || !f32Arg(env, argv[1], &h, &lh) || !f32Arg(env, argv[2], &s, &ls) ||
+  napi_valuetype sType;
+  if (napi_typeof(env, argv[2], &sType) != napi_ok) return throwError(env, "lifBackward: bad arguments");
+  s = nullptr;
+  ls = 0;
+  if (!f32Arg(env, argv[0], &gs, &lg) || !f32Arg(env, argv[1], &h, &lh) || (sType != napi_null && !f32Arg(env, argv[2], &s, &ls)) ||
       (xType != napi_null && !f32Arg(env, argv[3], &x, &lx)) || !f32Arg(env, argv[4], &gx, &lgx) ||
       !lifParamsArg(env, argv + 5, &p) || !intArg(env, argv[13], &kind) || !numArg(env, argv[14], &alpha) || kind < 0 ||
       kind > 3)
     return throwError(env, "lifBackward: bad arguments");
   const size_t n = p.T * p.m;
-  if (lg != n || lh != n || ls != n || lgx != n || (x != nullptr && lx != n))
+  if (lg != n || lh != n || (s != nullptr && ls != n) || lgx != n || (x != nullptr && lx != n))
     return throwError(env, "lifBackward: array lengths do not match T × m");
   const double gk = lifBackward(p, static_cast<int>(kind), alpha, gs, h, s, x, gx);
   napi_value out;

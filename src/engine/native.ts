@@ -21,9 +21,9 @@ export interface NativeAddon {
   avgPool(mode: 0 | 1, a: Float32Array, out: Float32Array, ...geometry: number[]): void;
   /** Multi-step LIF forward over [T, m] (src/snn/lif.ts); writes s and h, returns the spike count. */
   lifForward(x: Float32Array, s: Float32Array, h: Float32Array, T: number, m: number, leak: boolean, hard: boolean, detach: boolean, k: number, vth: number, vr: number): number;
-  /** BPTT; writes gx, returns ∂L/∂(1/τ) when x is given. `surrogate`: index in SURROGATE_KINDS. */
+  /** BPTT; writes gx, returns ∂L/∂(1/τ) when x is given; s null: recomputed from h. `surrogate`: index in SURROGATE_KINDS. */
   lifBackward(
-    gs: Float32Array, h: Float32Array, s: Float32Array, x: Float32Array | null, gx: Float32Array,
+    gs: Float32Array, h: Float32Array, s: Float32Array | null, x: Float32Array | null, gx: Float32Array,
     T: number, m: number, leak: boolean, hard: boolean, detach: boolean, k: number, vth: number, vr: number,
     surrogate: number, alpha: number,
   ): number;

@@ -8,6 +8,7 @@ import { weightFn, type QuantSpec } from '../quant/index.js';
 import { applyNeuron, neuronLayer, type ForwardContext } from '../snn/neuron.js';
 import {
   addParam,
+  addSameShape,
   applyBatchNorm,
   applyConv,
   applyLinear,
@@ -129,9 +130,9 @@ export function createBuilder(store: ParamStore, cfg: ModelConfig, smooth = fals
     join(key, op, xs) {
       if (op === 'mean' && xs.length === 1) return xs[0];
       let y: tf.Tensor4D;
-      if (op === 'add') y = xs.length === 2 ? xs[0].add(xs[1]) : tf.addN(xs);
+      if (op === 'add') y = addSameShape(xs);
       else if (op === 'iand') y = tf.scalar(1).sub(xs[0]).mul(xs[1]);
-      else y = tf.addN(xs).div(xs.length);
+      else y = addSameShape(xs).div(xs.length);
       return self.tracer ? self.tracer.record(op, key, xs, y) : y;
     },
   };

@@ -96,29 +96,36 @@ export function applyConv(c: Conv, x: tf.Tensor4D, weight: tf.Tensor4D = c.weigh
     [0, 0],
   ];
   const padding = p === 0 ? 'valid' : pad;
-  if (nativeHeap() === null) return tf.conv2d(x, weight, c.stride, padding);
-  return convReleasingGradient(x, weight, c.stride, padding);
+  const heap = nativeHeap();
+  if (heap === null) return tf.conv2d(x, weight, c.stride, padding);
+  return convReleasingGradient(heap, x, weight, c.stride, padding);
 }
 
 type Pad4 = 'valid' | [[number, number], [number, number], [number, number], [number, number]];
 
 /**
- * tf.conv2d with its gradient written out (the same two kernels tfjs's own gradient runs), so
- * that the output's gradient is released as soon as both are computed (see releaseGradient):
- * on the wasm heap's 4 GB this is what lets deep networks train at larger T × batch.
+ * tf.conv2d with its gradient written out (the same two kernels tfjs's own gradient runs), for
+ * the wasm heap's 4 GB: the output's gradient is released as soon as both are computed (see
+ * releaseGradient), and the input the filter gradient needs is kept outside the heap and copied
+ * back for that one kernel, so the input (a neuron layer's spikes) can be freed in between.
  */
-function convReleasingGradient(x: tf.Tensor4D, weight: tf.Tensor4D, stride: number, pad: Pad4): tf.Tensor4D {
+function convReleasingGradient(heap: NativeHeap, x: tf.Tensor4D, weight: tf.Tensor4D, stride: number, pad: Pad4): tf.Tensor4D {
   const op = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xt, wt] = args as [tf.Tensor4D, tf.Tensor4D];
     const save = args[2] as tf.GradSaveFunc;
-    save([xt, wt]);
+    save([wt]);
+    const xSaved = heap.view(xt).slice();
+    const xShape = xt.shape;
     return {
       value: tf.conv2d(xt, wt, stride, pad),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sw] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const [sw] = saved as [tf.Tensor4D];
         const common = { strides: stride, pad, dataFormat: 'NHWC' };
-        const dx = tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter: sw }, { ...common, inputShape: sx.shape }) as tf.Tensor;
+        const dx = tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter: sw }, { ...common, inputShape: xShape }) as tf.Tensor;
+        const sx = heap.alloc(xShape);
+        heap.view(sx).set(xSaved);
         const dw = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: sx, dy }, { ...common, filterShape: sw.shape }) as tf.Tensor;
+        sx.dispose();
         releaseGradient(dy);
         return [dx, dw];
       },
@@ -264,4 +271,26 @@ export function linear(store: ParamStore, key: string, inFeatures: number, outFe
 
 export function applyLinear(l: Linear, x: tf.Tensor2D, weight: tf.Tensor2D = l.weight as tf.Tensor2D): tf.Tensor2D {
   return tf.add(tf.matMul(x, weight), l.bias) as tf.Tensor2D;
+}
+
+/**
+ * Σ xs of one shape. On the native path as a custom op whose gradient passes dy to every input
+ * without keeping them: tfjs's Add and AddN keep their inputs alive until the end of the
+ * backward pass only to read their shapes (for broadcasting, which equal shapes do not need).
+ */
+export function addSameShape<R extends tf.Rank>(xs: tf.Tensor<R>[]): tf.Tensor<R> {
+  const plain = (ts: tf.Tensor<R>[]): tf.Tensor<R> => (ts.length === 2 ? tf.add(ts[0], ts[1]) : tf.addN(ts));
+  if (nativeHeap() === null || xs.some((x) => !tf.util.arraysEqual(x.shape, xs[0].shape))) return plain(xs);
+  const op = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const inputs = args.slice(0, xs.length) as tf.Tensor<R>[];
+    return {
+      value: plain(inputs),
+      gradFunc: (dy: tf.Tensor) => {
+        const grads = inputs.map(() => dy.clone()); // clones share dy's data
+        releaseGradient(dy);
+        return grads;
+      },
+    };
+  }) as Parameters<typeof tf.customGrad>[0]);
+  return op(...xs) as tf.Tensor<R>;
 }

@@ -181,11 +181,12 @@ function nativeArgs(p: NeuronParams, k: number): [boolean, boolean, boolean, num
 }
 
 /** Native backward (snn's addon, on the wasm heap in place): the same BPTT as lifBackwardArrays. */
-function backwardNative(heap: NativeHeap, dy: tf.Tensor, hT: SavedH, sT: tf.Tensor, xT: tf.Tensor | null, T: number, p: NeuronParams, k: number): { gx: tf.Tensor; gk: number } {
+function backwardNative(heap: NativeHeap, dy: tf.Tensor, hT: SavedH, sT: tf.Tensor | null, xT: SavedH | null, T: number, p: NeuronParams, k: number): { gx: tf.Tensor; gk: number } {
+  const arr = (t: SavedH | null): Float32Array | null => (t === null ? null : t instanceof Float32Array ? t : heap.view(t));
   const gx = heap.alloc(dy.shape);
   const alpha = p.surrogateConfig.alpha ?? SURROGATE_DEFAULT_ALPHA[p.surrogateConfig.name];
   const gk = heap.addon.lifBackward(
-    heap.view(dy), hT instanceof Float32Array ? hT : heap.view(hT), heap.view(sT), xT ? heap.view(xT) : null, heap.view(gx),
+    heap.view(dy), hT instanceof Float32Array ? hT : heap.view(hT), arr(sT), arr(xT), heap.view(gx),
     T, dy.size / T, ...nativeArgs(p, k), SURROGATE_KINDS.indexOf(p.surrogateConfig.name), alpha,
   );
   return { gx, gk };
@@ -201,15 +202,17 @@ type SavedH = tf.Tensor | Float32Array;
 function backward(
   dy: tf.Tensor,
   hT: SavedH,
-  sT: tf.Tensor,
-  xT: tf.Tensor | null,
+  sT: tf.Tensor | null,
+  xT: SavedH | null,
   T: number,
   p: NeuronParams,
   k: number,
 ): { gx: tf.Tensor; gk: number } {
   const heap = nativeHeap();
   if (heap !== null) return backwardNative(heap, dy, hT, sT, xT, T, p, k);
-  if (hT instanceof Float32Array) throw new Error('LIF: a native forward pass cannot be differentiated on another backend');
+  if (hT instanceof Float32Array || xT instanceof Float32Array || sT === null) {
+    throw new Error('LIF: a native forward pass cannot be differentiated on another backend');
+  }
   const sg = tf.tidy(() => surrogateGradTensor(hT.sub(p.threshold), p.surrogateConfig));
   const r = lifBackwardArrays(
     dy.dataSync() as Float32Array,
@@ -249,18 +252,21 @@ function forwardTensors(input: tf.Tensor, T: number, p: NeuronParams, k: number,
 
 /**
  * Multi-step IF/LIF on a tensor shaped [T, ...]: returns spikes of the same shape.
- * `tally`, when given, receives the number of spikes and neuron-steps of this call.
+ * `tally`, when given, receives the number of spikes and neuron-steps of this call. `T` may
+ * be given for any other shape whose values are T equal blocks in time order ([T·N, H, W, C]),
+ * which spares a reshape (tfjs's Reshape keeps its input alive for the backward pass).
  */
-export function multiStepLif(x: tf.Tensor, p: NeuronParams, tally?: SpikeTally): tf.Tensor {
-  const T = x.shape[0];
+export function multiStepLif(x: tf.Tensor, p: NeuronParams, tally?: SpikeTally, T: number = x.shape[0]): tf.Tensor {
   const k = decayOf(p);
   const op = customOp((input, save) => {
     const { spikes, h } = forwardTensors(input, T, p, k, tally);
-    save(h instanceof Float32Array ? [spikes] : [spikes, h]);
+    // Native: nothing stays on the wasm heap for the backward pass (H is outside it and the
+    // spikes are recomputed from H), so the spikes can be freed as soon as the next layer ran.
+    if (!(h instanceof Float32Array)) save([spikes, h]);
     return {
       value: spikes,
       gradFunc: (dy, saved) => {
-        const { gx } = backward(dy, saved[1] ?? h, saved[0], null, T, p, k);
+        const { gx } = backward(dy, saved[1] ?? h, saved[0] ?? null, null, T, p, k);
         releaseGradient(dy);
         return gx;
       },
@@ -273,19 +279,21 @@ export function multiStepLif(x: tf.Tensor, p: NeuronParams, tally?: SpikeTally):
  * Multi-step PLIF: like `multiStepLif` with 1/τ = sigmoid(w), w a scalar tensor that receives
  * a gradient.
  */
-export function multiStepPlif(x: tf.Tensor, w: tf.Tensor, p: NeuronParams, tally?: SpikeTally): tf.Tensor {
-  const T = x.shape[0];
+export function multiStepPlif(x: tf.Tensor, w: tf.Tensor, p: NeuronParams, tally?: SpikeTally, T: number = x.shape[0]): tf.Tensor {
   const op = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const input = args[0] as tf.Tensor;
     const wt = args[1] as tf.Tensor;
     const save = args[2] as tf.GradSaveFunc;
     const k = 1 / (1 + Math.exp(-wt.dataSync()[0]));
     const { spikes, h } = forwardTensors(input, T, p, k, tally);
-    save(h instanceof Float32Array ? [spikes, input] : [spikes, input, h]);
+    const native = h instanceof Float32Array;
+    // Native: the input (for ∂L/∂(1/τ)) is copied out of the heap like H; spikes recomputed.
+    const xSaved = native ? nativeHeap()?.view(input).slice() ?? null : null;
+    if (!native) save([spikes, input, h]);
     return {
       value: spikes,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const r = backward(dy, saved[2] ?? h, saved[0], saved[1], T, p, k);
+        const r = backward(dy, saved[2] ?? h, saved[0] ?? null, saved[1] ?? xSaved, T, p, k);
         releaseGradient(dy);
         return [r.gx, tf.scalar(r.gk * k * (1 - k)).reshape(wt.shape)];
       },

@@ -51,7 +51,7 @@ export function applyNeuron<R extends tf.Rank>(n: NeuronLayer, x: tf.Tensor<R>, 
     tally = ctx.tallies.get(n.key) ?? { spikes: 0, neurons: 0 };
     ctx.tallies.set(n.key, tally);
   }
-  const seq = x.reshape([T, x.size / T]);
-  const out = n.w ? multiStepPlif(seq, n.w, n.params, tally) : multiStepLif(seq, n.params, tally);
-  return out.reshape(x.shape) as tf.Tensor<R>;
+  // x is [T·N, …] in time order: the neuron reads it as T blocks, no reshape needed.
+  const out = n.w ? multiStepPlif(x, n.w, n.params, tally, T) : multiStepLif(x, n.params, tally, T);
+  return out as tf.Tensor<R>;
 }
