@@ -139,10 +139,10 @@ class Notes {
   }
 }
 
-/** "median img/s", marked † when fewer than 5 steps were timed (a capped slow case). */
-function rate(t: Timing | null | undefined): string | null {
+/** "median img/s", marked † when fewer steps were timed than the run asked for (a capped slow case). */
+function rate(t: Timing | null | undefined, requested: number): string | null {
   if (!t) return null;
-  return num(t.imagesPerSecond) + (t.samplesMs.length < 5 ? '†' : '');
+  return num(t.imagesPerSecond) + (t.samplesMs.length < requested ? '†' : '');
 }
 
 const ratio = (a: Timing | null | undefined, b: Timing | null | undefined): string | null =>
@@ -200,8 +200,8 @@ export function formatTable(report: BenchReport): string {
       `${input.height}×${input.width}×${input.channels}`,
       backendLabel(first, spec, ks),
       first ? first.parameters.toLocaleString('en-US') : '—',
-      snnCell((r) => rate(r.forward), true),
-      snnCell((r) => rate(r.train), true),
+      snnCell((r) => rate(r.forward, spec.steps), true),
+      snnCell((r) => rate(r.train, spec.steps), true),
       snnCell((r) => String(Math.round(r.memory.maxRssMB)), false),
     ];
     if (withTorch) {
@@ -218,8 +218,8 @@ export function formatTable(report: BenchReport): string {
           }),
         );
       row.push(
-        cell((x) => rate(x.result?.forward), true),
-        cell((x) => rate(x.result?.train), true),
+        cell((x) => rate(x.result?.forward, spec.steps), true),
+        cell((x) => rate(x.result?.train, spec.steps), true),
         cell((x) => (x.result ? String(Math.round(x.result.memory.maxRssMB)) : null), false),
         cell((x) => ratio(snnFor(x.threads)?.forward, x.result?.forward), false),
         cell((x) => ratio(snnFor(x.threads)?.train, x.result?.train), false),
