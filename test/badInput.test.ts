@@ -41,6 +41,11 @@ const cases: { label: string; args: string[]; expect: RegExp }[] = [
     expect: /data\.root.*no-such-folder/,
   },
   {
+    label: 'data root that is a file',
+    args: ['--config', cfg('rootfile.yaml', `data:\n  root: ${join(truncated, 't10k-labels-idx1-ubyte.gz')}\n`)],
+    expect: /data\.root: .*t10k-labels-idx1-ubyte\.gz is a file, not a folder/,
+  },
+  {
     label: 'truncated data file',
     args: ['--config', cfg('trunc.yaml', `data:\n  root: ${truncated}\n`)],
     expect: /train-images-idx3-ubyte\.gz.*truncated/,

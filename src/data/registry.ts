@@ -7,6 +7,7 @@
  * otherwise datasets/<name> in the current directory, the package's datasets/<name>, then the
  * data set's system paths. Nothing is downloaded here.
  */
+import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { DataConfig } from '../config/schema.js';
 import { UserError } from '../util/errors.js';
@@ -41,8 +42,6 @@ const IMAGE_LOADERS: Record<ImageDatasetName, (dir: string) => Promise<{ train: 
   cifar100: (d) => loadCifarDataset(d, 'cifar100'),
 };
 
-/** The package's own folder: this file is dist/src/data/registry.js inside it. */
-
 function unique(paths: string[]): string[] {
   return [...new Set(paths)];
 }
@@ -70,6 +69,10 @@ export function findDatasetDir(name: FileDatasetName, root: string | null): stri
     const candidates = isAbsolute(root) ? [root] : unique([resolve(root), resolve(packageRoot(), root)]);
     const existing = candidates.filter(isDir);
     if (existing.length === 0) {
+      const file = candidates.find((c) => existsSync(c));
+      if (file !== undefined) {
+        throw new UserError(`data.root: ${file} is a file, not a folder; point it to the folder that holds the ${name} files ${expected}`);
+      }
       throw new UserError(`data.root: folder ${root} does not exist (looked for ${candidates.join(' and ')}); it should hold the ${name} files ${expected}`);
     }
     for (const dir of existing) {
