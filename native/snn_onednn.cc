@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 #include <tuple>
+#include <utility>
 
 #include <cmath>
 #include <vector>
@@ -41,6 +42,38 @@ dnnl::stream& cpuStream() {
   return s;
 }
 
+// ---- threads -------------------------------------------------------------------------------
+//
+// Waking a second OpenMP thread for a parallel region costs tens of microseconds here (the
+// workers sleep between regions: OMP_WAIT_POLICY=PASSIVE, set by src/engine/native.ts), and
+// splits a small kernel into pieces too small to pay for it: `tiny` at T = 1 trained 40 % slower
+// on 2 threads than on 1. A kernel whose work is below the crossover therefore runs on one
+// thread. Work is counted in multiply-adds for convolutions and in elements for the
+// memory-bound loops (LIF, BatchNorm, pooling). bench/threads.ts measured the crossovers on a
+// 2-vCPU Zen 4 (bench/results/threads-*.md): every convolution from 2.8·10⁷ multiply-adds up,
+// LIF from 2.6·10⁵ elements up and BatchNorm (two regions, less work per element) from about
+// 10⁶ up ran faster on 2 threads. setSerialWork (SNN_SERIAL_WORK) changes them.
+struct ThreadPolicy {
+  int threads;
+  double serialMacs, serialElems;
+};
+
+ThreadPolicy& policy() {
+  static ThreadPolicy p{omp_get_max_threads(), 3.0e7, 2.5e5};
+  return p;
+}
+
+int teamFor(double work, double serial) { return work < serial ? 1 : policy().threads; }
+
+// oneDNN sizes its parallel regions from omp_get_max_threads(), when a primitive is created and
+// when it runs; this sets it for one call and puts the configured count back.
+struct TeamScope {
+  explicit TeamScope(int team) { omp_set_num_threads(team); }
+  ~TeamScope() { omp_set_num_threads(policy().threads); }
+  TeamScope(const TeamScope&) = delete;
+  TeamScope& operator=(const TeamScope&) = delete;
+};
+
 // One convolution geometry. Shapes are logical (oneDNN's N, C, H, W order), as oneDNN wants.
 struct Geometry {
   int64_t n, h, w, ci, oh, ow, co, fh, fw, sh, sw, dh, dw, pt, pl, pb, pr;
@@ -60,14 +93,16 @@ struct Plan {
   dnnl::convolution_backward_weights::primitive_desc bwdWeightsPd;
 };
 
-std::map<Geometry, std::unique_ptr<Plan>>& plans() {
-  static std::map<Geometry, std::unique_ptr<Plan>> p;
+// Keyed by geometry and team size: a primitive created for one team size is tuned for it.
+std::map<std::pair<Geometry, int>, std::unique_ptr<Plan>>& plans() {
+  static std::map<std::pair<Geometry, int>, std::unique_ptr<Plan>> p;
   return p;
 }
 
-Plan& planFor(const Geometry& g) {
+Plan& planFor(const Geometry& g, int team) {
   auto& all = plans();
-  auto it = all.find(g);
+  const auto key = std::make_pair(g, team);
+  auto it = all.find(key);
   if (it != all.end()) return *it->second;
   auto& eng = cpuEngine();
   auto plan = std::make_unique<Plan>();
@@ -89,7 +124,7 @@ Plan& planFor(const Geometry& g) {
                                               strides, dil, padL, padR);
   plan->bwdWeightsPd = dnnl::convolution_backward_weights::primitive_desc(wd, eng, plan->fwdPd);
   Plan& ref = *plan;
-  all.emplace(g, std::move(plan));
+  all.emplace(key, std::move(plan));
   return ref;
 }
 
@@ -116,9 +151,10 @@ struct PoolPlan {
   dnnl::pooling_backward bwd;
 };
 
-PoolPlan& poolPlanFor(const PoolGeometry& g) {
-  static std::map<PoolGeometry, std::unique_ptr<PoolPlan>> all;
-  auto it = all.find(g);
+PoolPlan& poolPlanFor(const PoolGeometry& g, int team) {
+  static std::map<std::pair<PoolGeometry, int>, std::unique_ptr<PoolPlan>> all;
+  const auto key = std::make_pair(g, team);
+  auto it = all.find(key);
   if (it != all.end()) return *it->second;
   auto& eng = cpuEngine();
   auto plan = std::make_unique<PoolPlan>();
@@ -133,7 +169,7 @@ PoolPlan& poolPlanFor(const PoolGeometry& g) {
                                   padL, padR);
   plan->bwd = dnnl::pooling_backward(dnnl::pooling_backward::primitive_desc(bd, eng, fpd));
   PoolPlan& ref = *plan;
-  all.emplace(g, std::move(plan));
+  all.emplace(key, std::move(plan));
   return ref;
 }
 
@@ -178,7 +214,8 @@ constexpr int64_t kBlock = 512;
 int64_t lifForward(const LifParams& p, const float* x, float* s, float* h) {
   int64_t count = 0;
   const int64_t blocks = (p.m + kBlock - 1) / kBlock;
-#pragma omp parallel for reduction(+ : count) schedule(static)
+  const int team = teamFor(static_cast<double>(p.T) * p.m, policy().serialElems);
+#pragma omp parallel for reduction(+ : count) schedule(static) num_threads(team)
   for (int64_t b = 0; b < blocks; b++) {
     const int64_t i0 = b * kBlock, n = std::min(kBlock, p.m - i0);
     float v[kBlock];
@@ -210,7 +247,8 @@ double lifBackwardT(const LifParams& p, float alpha, const float* gs, const floa
   const float vth = p.vth;
   double gk = 0;
   const int64_t blocks = (p.m + kBlock - 1) / kBlock;
-#pragma omp parallel for reduction(+ : gk) schedule(static)
+  const int team = teamFor(static_cast<double>(p.T) * p.m, policy().serialElems);
+#pragma omp parallel for reduction(+ : gk) schedule(static) num_threads(team)
   for (int64_t b = 0; b < blocks; b++) {
     const int64_t i0 = b * kBlock, n = std::min(kBlock, p.m - i0);
     float gv[kBlock];
@@ -278,7 +316,8 @@ std::vector<double> combine(const std::vector<std::vector<double>>& parts) {
 
 void bnForward(int64_t M, int64_t C, float eps, const float* x, const float* gamma, const float* beta, float* y,
                float* mean, float* var) {
-  const int threads = omp_get_max_threads();
+  // A quarter of LIF's work per element: BatchNorm's crossover is about 4× LIF's.
+  const int threads = teamFor(static_cast<double>(M) * C / 4, policy().serialElems);
   std::vector<std::vector<double>> parts(threads, std::vector<double>(2 * C, 0.0));
 #pragma omp parallel num_threads(threads)
   {
@@ -305,7 +344,7 @@ void bnForward(int64_t M, int64_t C, float eps, const float* x, const float* gam
     a[c] = gamma[c] * r;
     sh[c] = beta[c] - mean[c] * a[c];
   }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threads)
   for (int64_t r = 0; r < M; r++) {
     const float* row = x + r * C;
     float* out = y + r * C;
@@ -315,7 +354,8 @@ void bnForward(int64_t M, int64_t C, float eps, const float* x, const float* gam
 
 void bnBackward(int64_t M, int64_t C, float eps, const float* x, const float* dy, const float* gamma, const float* mean,
                 const float* var, float* dx, float* dgamma, float* dbeta) {
-  const int threads = omp_get_max_threads();
+  // A quarter of LIF's work per element: BatchNorm's crossover is about 4× LIF's.
+  const int threads = teamFor(static_cast<double>(M) * C / 4, policy().serialElems);
   std::vector<float> r(C);
   for (int64_t c = 0; c < C; c++) r[c] = 1.0f / std::sqrt(var[c] + eps);
   std::vector<std::vector<double>> parts(threads, std::vector<double>(2 * C, 0.0));
@@ -342,7 +382,7 @@ void bnBackward(int64_t M, int64_t C, float eps, const float* x, const float* dy
     k2[c] = static_cast<float>(gamma[c] * r[c] * tot[c] / M);
     k3[c] = static_cast<float>(gamma[c] * r[c] * r[c] * tot[C + c] / M);
   }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threads)
   for (int64_t i = 0; i < M; i++) {
     const float* xr = x + i * C;
     const float* g = dy + i * C;
@@ -395,8 +435,11 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
   const size_t want[3][3] = {{xLen, wLen, yLen}, {yLen, wLen, xLen}, {xLen, yLen, wLen}};
   if (la != want[mode][0] || lb != want[mode][1] || lo != want[mode][2])
     return throwError(env, "conv2d: array lengths do not match the geometry");
+  const double macs = static_cast<double>(g.n) * g.oh * g.ow * g.co * g.ci * g.fh * g.fw;
+  const int team = teamFor(macs, policy().serialMacs);
   try {
-    Plan& p = planFor(g);
+    TeamScope scope(team);
+    Plan& p = planFor(g, team);
     auto& eng = cpuEngine();
     auto& s = cpuStream();
     if (mode == 0) {
@@ -550,8 +593,10 @@ napi_value AvgPool(napi_env env, napi_callback_info info) {
   const size_t xLen = g.n * g.h * g.w * g.c, yLen = g.n * g.oh * g.ow * g.c;
   if (la != (mode == 0 ? xLen : yLen) || lo != (mode == 0 ? yLen : xLen))
     return throwError(env, "avgPool: array lengths do not match the geometry");
+  const int team = teamFor(static_cast<double>(g.n) * g.oh * g.ow * g.c * g.fh * g.fw, policy().serialElems);
   try {
-    PoolPlan& p = poolPlanFor(g);
+    TeamScope scope(team);
+    PoolPlan& p = poolPlanFor(g, team);
     auto& eng = cpuEngine();
     auto& s = cpuStream();
     if (mode == 0) {
@@ -575,17 +620,34 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   int64_t n = 0;
   if (argc != 1 || !intArg(env, argv[0], &n) || n < 1) return throwError(env, "setThreads: expected a positive integer");
+  policy().threads = static_cast<int>(n);
   omp_set_num_threads(static_cast<int>(n));
+  return nullptr;
+}
+
+// setSerialWork(macs, elements): kernels below these sizes run on one thread (0, 0: never).
+napi_value SetSerialWork(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  double macs = -1, elems = -1;
+  if (argc != 2 || napi_get_value_double(env, argv[0], &macs) != napi_ok ||
+      napi_get_value_double(env, argv[1], &elems) != napi_ok || !(macs >= 0) || !(elems >= 0))
+    return throwError(env, "setSerialWork: expected two numbers ≥ 0");
+  policy().serialMacs = macs;
+  policy().serialElems = elems;
   return nullptr;
 }
 
 napi_value Info(napi_env env, napi_callback_info) {
   const dnnl_version_t* ver = dnnl_version();
   std::string version = std::to_string(ver->major) + "." + std::to_string(ver->minor) + "." + std::to_string(ver->patch);
-  napi_value obj, vVersion, vThreads, vIsa;
+  napi_value obj, vVersion, vThreads, vIsa, vMacs, vElems;
   napi_create_object(env, &obj);
   napi_create_string_utf8(env, version.c_str(), NAPI_AUTO_LENGTH, &vVersion);
-  napi_create_int32(env, omp_get_max_threads(), &vThreads);
+  napi_create_int32(env, policy().threads, &vThreads);
+  napi_create_double(env, policy().serialMacs, &vMacs);
+  napi_create_double(env, policy().serialElems, &vElems);
   const char* isa = "unknown";
   switch (dnnl::get_effective_cpu_isa()) {
     case dnnl::cpu_isa::sse41: isa = "sse41"; break;
@@ -601,6 +663,8 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, obj, "onednn", vVersion);
   napi_set_named_property(env, obj, "threads", vThreads);
   napi_set_named_property(env, obj, "isa", vIsa);
+  napi_set_named_property(env, obj, "serialMacs", vMacs);
+  napi_set_named_property(env, obj, "serialElems", vElems);
   return obj;
 }
 
@@ -613,6 +677,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"bnForward", nullptr, BnForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnBackward", nullptr, BnBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setSerialWork", nullptr, SetSerialWork, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

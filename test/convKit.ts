@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import type { NativeAddon } from '../src/engine/native.js';
 import type { Rng } from '../src/util/rng.js';
 
 export interface Input {
@@ -118,3 +119,26 @@ export function convLabel(c: ConvCase): string {
   return `x[${c.n},${c.h},${c.w},${c.ci}] f${c.f}x${c.f}x${c.co} s${c.s} ${JSON.stringify(c.pad)}`;
 }
 
+
+/**
+ * The native kernels' two extremes of thread use (native/snn_onednn.cc's ThreadPolicy): every
+ * kernel on all threads, and every kernel on one. The tests run each under both, so that the
+ * parallel and the serial path are both compared with the cpu backend whatever the cut-offs.
+ */
+export const THREAD_POLICIES = [
+  { name: 'every kernel on all threads', macs: 0, elements: 0 },
+  { name: 'every kernel on one thread', macs: Infinity, elements: Infinity },
+] as const;
+
+/** Runs `f` under each policy, then puts the addon's own cut-offs back. */
+export async function underEachPolicy(addon: NativeAddon, f: (policy: string) => Promise<void>): Promise<void> {
+  const { serialMacs, serialElems } = addon.info();
+  try {
+    for (const p of THREAD_POLICIES) {
+      addon.setSerialWork(p.macs, p.elements);
+      await f(p.name);
+    }
+  } finally {
+    addon.setSerialWork(serialMacs, serialElems);
+  }
+}

@@ -18,6 +18,7 @@ import { applyBatchNorm, batchNorm } from '../src/models/layers.js';
 import { multiStepLif, multiStepPlif, neuronParams, type SpikeTally } from '../src/snn/lif.js';
 import { createParamStore } from '../src/models/layers.js';
 import { createRng } from '../src/util/rng.js';
+import { underEachPolicy } from './convKit.js';
 
 tf.env().set('PROD', true);
 const native = nativeStatus();
@@ -47,118 +48,124 @@ test('the native path is taken on wasm and only there', { skip }, async () => {
   assert.equal(nativeHeap(), null);
 });
 
-test('native LIF/IF/PLIF: spikes, tallies and gradients equal the JS fused op, every option', { skip }, async () => {
-  const rng = createRng(21);
-  const T = 4;
-  const m = 1300; // two full blocks of 512 and a partial one
-  const xs = Float32Array.from({ length: T * m }, () => rng.normal() * 1.5 + 0.6);
-  const dy = Float32Array.from({ length: T * m }, () => rng.normal());
-  for (const type of ['lif', 'if', 'plif'] as const) {
-    for (const reset of ['hard', 'soft'] as const) {
-      for (const detachReset of [true, false]) {
-        for (const name of SURROGATES) {
-          const cfg = NeuronSchema.parse({ type, reset, detachReset, tau: 1.7, threshold: 0.9, vReset: reset === 'hard' ? -0.1 : 0, surrogate: { name } });
-          const p = neuronParams(cfg);
-          const label = `${type}/${reset}/detach=${detachReset}/${name}`;
-          const tallies: SpikeTally[] = [];
-          const run = (): tf.Tensor[] => {
-            const tally = { spikes: 0, neurons: 0 };
-            tallies.push(tally);
-            const x = tf.tensor(xs, [T, m]);
-            const w = tf.scalar(0.3);
-            const dyT = tf.tensor(dy, [T, m]);
-            const { value, grads } = type === 'plif'
-              ? tf.valueAndGrads((v: tf.Tensor, wt: tf.Tensor) => multiStepPlif(v, wt, p, tally).mul(dyT).sum())([x, w])
-              : tf.valueAndGrads((v: tf.Tensor) => multiStepLif(v, p, tally).mul(dyT).sum())([x]);
-            const spikes = type === 'plif' ? multiStepPlif(x, w, p) : multiStepLif(x, p);
-            return [spikes, value, ...grads];
-          };
-          const ref = await on('cpu', run);
-          const got = await on('wasm', run);
-          assert.deepEqual(got[0], ref[0], `${label}: spikes`);
-          assert.deepEqual(tallies[1], tallies[0], `${label}: tally`);
-          for (let i = 1; i < ref.length; i++) {
-            const err = maxRelErr(got[i], ref[i]);
-            // Output 1, the loss, is a sum over all neurons: wasm and cpu add in different orders.
-            assert.ok(err < (i === 1 ? 1e-4 : 1e-5), `${label}: output ${i} relative error ${err.toExponential(2)}`);
+test('native LIF/IF/PLIF: spikes, tallies and gradients equal the JS fused op, every option — on one thread and on all', { skip }, async () => {
+  await underEachPolicy(native.addon!, async (policy) => {
+    const rng = createRng(21);
+    const T = 4;
+    const m = 1300; // two full blocks of 512 and a partial one
+    const xs = Float32Array.from({ length: T * m }, () => rng.normal() * 1.5 + 0.6);
+    const dy = Float32Array.from({ length: T * m }, () => rng.normal());
+    for (const type of ['lif', 'if', 'plif'] as const) {
+      for (const reset of ['hard', 'soft'] as const) {
+        for (const detachReset of [true, false]) {
+          for (const name of SURROGATES) {
+            const cfg = NeuronSchema.parse({ type, reset, detachReset, tau: 1.7, threshold: 0.9, vReset: reset === 'hard' ? -0.1 : 0, surrogate: { name } });
+            const p = neuronParams(cfg);
+            const label = `${policy}: ${type}/${reset}/detach=${detachReset}/${name}`;
+            const tallies: SpikeTally[] = [];
+            const run = (): tf.Tensor[] => {
+              const tally = { spikes: 0, neurons: 0 };
+              tallies.push(tally);
+              const x = tf.tensor(xs, [T, m]);
+              const w = tf.scalar(0.3);
+              const dyT = tf.tensor(dy, [T, m]);
+              const { value, grads } = type === 'plif'
+                ? tf.valueAndGrads((v: tf.Tensor, wt: tf.Tensor) => multiStepPlif(v, wt, p, tally).mul(dyT).sum())([x, w])
+                : tf.valueAndGrads((v: tf.Tensor) => multiStepLif(v, p, tally).mul(dyT).sum())([x]);
+              const spikes = type === 'plif' ? multiStepPlif(x, w, p) : multiStepLif(x, p);
+              return [spikes, value, ...grads];
+            };
+            const ref = await on('cpu', run);
+            const got = await on('wasm', run);
+            assert.deepEqual(got[0], ref[0], `${label}: spikes`);
+            assert.deepEqual(tallies[1], tallies[0], `${label}: tally`);
+            for (let i = 1; i < ref.length; i++) {
+              const err = maxRelErr(got[i], ref[i]);
+              // Output 1, the loss, is a sum over all neurons: wasm and cpu add in different orders.
+              assert.ok(err < (i === 1 ? 1e-4 : 1e-5), `${label}: output ${i} relative error ${err.toExponential(2)}`);
+            }
           }
         }
       }
     }
-  }
+  });
 });
 
-test('native training BatchNorm: output, gradients and running statistics equal the composed version', { skip }, async () => {
-  const rng = createRng(22);
-  for (const { shape, scale, shift } of [
-    { shape: [6, 5, 5, 7], scale: 1, shift: 0 },
-    { shape: [40, 3], scale: 0.5, shift: 0 }, // tdBN-style scale on γ
-    { shape: [2, 9, 9, 1], scale: 1, shift: 1000 }, // a large mean: the variance must not cancel
-    { shape: [3, 4, 4, 16], scale: 1, shift: -3 },
-  ]) {
-    const C = shape[shape.length - 1];
-    const n = shape.reduce((a, b) => a * b, 1);
-    const xs = Float32Array.from({ length: n }, () => rng.normal() * 2 + shift);
-    const dy = Float32Array.from({ length: n }, () => rng.normal());
-    const gamma = Float32Array.from({ length: C }, () => 1 + 0.3 * rng.normal());
-    const beta = Float32Array.from({ length: C }, () => 0.2 * rng.normal());
-    const run = (): tf.Tensor[] => {
-      const store = createParamStore(createRng(1));
-      const bn = batchNorm(store, 'bn', C, scale);
-      bn.gamma.assign(tf.tensor1d(gamma));
-      bn.beta.assign(tf.tensor1d(beta));
-      const x = tf.tensor(xs, shape);
-      const { value, grads } = tf.variableGrads(() => applyBatchNorm(bn, x, true).mul(tf.tensor(dy, shape)).sum(), [bn.gamma, bn.beta]);
-      const dx = tf.grad((v: tf.Tensor) => applyBatchNorm(bn, v, true).mul(tf.tensor(dy, shape)).sum())(x);
-      const y = applyBatchNorm(bn, x, true);
-      const out = [y, value, dx, grads[bn.gamma.name], grads[bn.beta.name], bn.runningMean.clone(), bn.runningVar.clone()];
-      for (const v of store.params.values()) v.dispose();
-      for (const v of store.buffers.values()) v.dispose();
-      return out;
-    };
-    const ref = await on('cpu', run);
-    const got = await on('wasm', run);
-    const names = ['y', 'loss', 'dx', 'dγ', 'dβ', 'running mean', 'running var'];
-    for (let i = 0; i < ref.length; i++) {
-      const err = maxRelErr(got[i], ref[i]);
-      // float32 composed reductions against double-accumulated native ones
-      assert.ok(err < (shift === 1000 ? 2e-3 : 1e-4), `${JSON.stringify(shape)} shift ${shift}: ${names[i]} relative error ${err.toExponential(2)}`);
-    }
-  }
-});
-
-test('a whole network trains the same on the native path: loss and every gradient equal the cpu backend', { skip }, async () => {
-  setNativeConvolutions(native.addon);
-  const rng = createRng(23);
-  const input = { height: 12, width: 12, channels: 1, numClasses: 4 };
-  const xs = Float32Array.from({ length: 4 * 12 * 12 }, () => rng.next());
-  for (const connection of ['spike', 'sew-add', 'da'] as const) {
-    const cfg = ConfigSchema.parse({
-      model: { preset: 'tiny', timesteps: 2, connection, ...(connection === 'da' ? { arch: 'danet' } : {}), neuron: { detachReset: true } },
-    });
-    const run = (): tf.Tensor[] => {
-      const model = buildModel(cfg.model, input, createRng(5));
-      const x = tf.tensor4d(xs, [4, 12, 12, 1]);
-      const y = tf.tensor1d([0, 1, 2, 3], 'int32');
-      const vars = [...model.params.values()];
-      const { value, grads } = tf.variableGrads(() => crossEntropy(model.forward(x, { training: true, timesteps: 2 }), y), vars);
-      const out = [value, ...vars.map((v) => grads[v.name])];
-      model.dispose();
-      return out;
-    };
-    const ref = await on('cpu', run);
-    const before = tf.memory().numTensors;
-    const got = await on('wasm', run);
-    assert.equal(tf.memory().numTensors, before, `${connection}: tensors left behind on wasm`);
-    for (let i = 0; i < ref.length; i++) {
-      let diff = 0;
-      let norm = 1e-12;
-      for (let j = 0; j < ref[i].length; j++) {
-        diff += (got[i][j] - ref[i][j]) ** 2;
-        norm += ref[i][j] ** 2;
+test('native training BatchNorm: output, gradients and running statistics equal the composed version — on one thread and on all', { skip }, async () => {
+  await underEachPolicy(native.addon!, async (policy) => {
+    const rng = createRng(22);
+    for (const { shape, scale, shift } of [
+      { shape: [6, 5, 5, 7], scale: 1, shift: 0 },
+      { shape: [40, 3], scale: 0.5, shift: 0 }, // tdBN-style scale on γ
+      { shape: [2, 9, 9, 1], scale: 1, shift: 1000 }, // a large mean: the variance must not cancel
+      { shape: [3, 4, 4, 16], scale: 1, shift: -3 },
+    ]) {
+      const C = shape[shape.length - 1];
+      const n = shape.reduce((a, b) => a * b, 1);
+      const xs = Float32Array.from({ length: n }, () => rng.normal() * 2 + shift);
+      const dy = Float32Array.from({ length: n }, () => rng.normal());
+      const gamma = Float32Array.from({ length: C }, () => 1 + 0.3 * rng.normal());
+      const beta = Float32Array.from({ length: C }, () => 0.2 * rng.normal());
+      const run = (): tf.Tensor[] => {
+        const store = createParamStore(createRng(1));
+        const bn = batchNorm(store, 'bn', C, scale);
+        bn.gamma.assign(tf.tensor1d(gamma));
+        bn.beta.assign(tf.tensor1d(beta));
+        const x = tf.tensor(xs, shape);
+        const { value, grads } = tf.variableGrads(() => applyBatchNorm(bn, x, true).mul(tf.tensor(dy, shape)).sum(), [bn.gamma, bn.beta]);
+        const dx = tf.grad((v: tf.Tensor) => applyBatchNorm(bn, v, true).mul(tf.tensor(dy, shape)).sum())(x);
+        const y = applyBatchNorm(bn, x, true);
+        const out = [y, value, dx, grads[bn.gamma.name], grads[bn.beta.name], bn.runningMean.clone(), bn.runningVar.clone()];
+        for (const v of store.params.values()) v.dispose();
+        for (const v of store.buffers.values()) v.dispose();
+        return out;
+      };
+      const ref = await on('cpu', run);
+      const got = await on('wasm', run);
+      const names = ['y', 'loss', 'dx', 'dγ', 'dβ', 'running mean', 'running var'];
+      for (let i = 0; i < ref.length; i++) {
+        const err = maxRelErr(got[i], ref[i]);
+        // float32 composed reductions against double-accumulated native ones
+        assert.ok(err < (shift === 1000 ? 2e-3 : 1e-4), `${policy}: ${JSON.stringify(shape)} shift ${shift}: ${names[i]} relative error ${err.toExponential(2)}`);
       }
-      const rel = Math.sqrt(diff / norm);
-      assert.ok(rel < 1e-4, `${connection}: ${i === 0 ? 'loss' : `gradient ${i}`} relative error ${rel.toExponential(2)}`);
     }
-  }
+  });
+});
+
+test('a whole network trains the same on the native path: loss and every gradient equal the cpu backend — on one thread and on all', { skip }, async () => {
+  setNativeConvolutions(native.addon);
+  await underEachPolicy(native.addon!, async (policy) => {
+    const rng = createRng(23);
+    const input = { height: 12, width: 12, channels: 1, numClasses: 4 };
+    const xs = Float32Array.from({ length: 4 * 12 * 12 }, () => rng.next());
+    for (const connection of ['spike', 'sew-add', 'da'] as const) {
+      const cfg = ConfigSchema.parse({
+        model: { preset: 'tiny', timesteps: 2, connection, ...(connection === 'da' ? { arch: 'danet' } : {}), neuron: { detachReset: true } },
+      });
+      const run = (): tf.Tensor[] => {
+        const model = buildModel(cfg.model, input, createRng(5));
+        const x = tf.tensor4d(xs, [4, 12, 12, 1]);
+        const y = tf.tensor1d([0, 1, 2, 3], 'int32');
+        const vars = [...model.params.values()];
+        const { value, grads } = tf.variableGrads(() => crossEntropy(model.forward(x, { training: true, timesteps: 2 }), y), vars);
+        const out = [value, ...vars.map((v) => grads[v.name])];
+        model.dispose();
+        return out;
+      };
+      const ref = await on('cpu', run);
+      const before = tf.memory().numTensors;
+      const got = await on('wasm', run);
+      assert.equal(tf.memory().numTensors, before, `${policy}: ${connection}: tensors left behind on wasm`);
+      for (let i = 0; i < ref.length; i++) {
+        let diff = 0;
+        let norm = 1e-12;
+        for (let j = 0; j < ref[i].length; j++) {
+          diff += (got[i][j] - ref[i][j]) ** 2;
+          norm += ref[i][j] ** 2;
+        }
+        const rel = Math.sqrt(diff / norm);
+        assert.ok(rel < 1e-4, `${policy}: ${connection}: ${i === 0 ? 'loss' : `gradient ${i}`} relative error ${rel.toExponential(2)}`);
+      }
+    }
+  });
 });

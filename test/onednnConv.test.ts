@@ -10,32 +10,35 @@ import '@tensorflow/tfjs-backend-wasm';
 import { setNativeConvolutions } from '../src/engine/kernels/index.js';
 import { nativeStatus } from '../src/engine/native.js';
 import { createRng } from '../src/util/rng.js';
-import { assertNoLeak, CONV_CASES, convLabel, normal, relErr, runOn, sameAsCpu, TOL } from './convKit.js';
+import { assertNoLeak, CONV_CASES, convLabel, normal, relErr, runOn, sameAsCpu, TOL, underEachPolicy } from './convKit.js';
 
 tf.env().set('PROD', true);
 const native = nativeStatus();
 const skip = native.addon === null ? `native addon unavailable: ${native.why}` : false;
 
-test('oneDNN conv2d forward and both gradients match cpu on every geometry', { skip }, async () => {
+test('oneDNN conv2d forward and both gradients match cpu on every geometry, on one thread and on all', { skip }, async () => {
   setNativeConvolutions(native.addon);
-  const rng = createRng(11);
-  for (const c of CONV_CASES) {
-    const x = normal(rng, [c.n, c.h, c.w, c.ci]);
-    const filter = normal(rng, [c.f, c.f, c.ci, c.co]);
-    const outShape = await runOn('cpu', [x, filter], (xt, ft) => tf.conv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, c.s, c.pad));
-    const dy = normal(rng, outShape.shapes[0]);
-    await sameAsCpu(convLabel(c), [x, filter, dy], (xt, ft, dyt) => {
-      const y = tf.conv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, c.s, c.pad);
-      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad).mul(dyt).sum())([xt, ft]);
-      return [y, ...grads];
-    });
-    const common = { strides: c.s, pad: c.pad, dataFormat: 'NHWC' };
-    const filterShape = [c.f, c.f, c.ci, c.co];
-    await assertNoLeak(`filter ${convLabel(c)}`, [x, dy], (xt, dyt) =>
-      tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: xt, dy: dyt }, { ...common, filterShape }) as tf.Tensor);
-    await assertNoLeak(`input ${convLabel(c)}`, [dy, filter], (dyt, ft) =>
-      tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: dyt, filter: ft }, { ...common, inputShape: x.shape }) as tf.Tensor);
-  }
+  await underEachPolicy(native.addon!, async (policy) => {
+    const rng = createRng(11);
+    for (const c of CONV_CASES) {
+      const label = `${policy}: ${convLabel(c)}`;
+      const x = normal(rng, [c.n, c.h, c.w, c.ci]);
+      const filter = normal(rng, [c.f, c.f, c.ci, c.co]);
+      const outShape = await runOn('cpu', [x, filter], (xt, ft) => tf.conv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, c.s, c.pad));
+      const dy = normal(rng, outShape.shapes[0]);
+      await sameAsCpu(label, [x, filter, dy], (xt, ft, dyt) => {
+        const y = tf.conv2d(xt as tf.Tensor4D, ft as tf.Tensor4D, c.s, c.pad);
+        const grads = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad).mul(dyt).sum())([xt, ft]);
+        return [y, ...grads];
+      });
+      const common = { strides: c.s, pad: c.pad, dataFormat: 'NHWC' };
+      const filterShape = [c.f, c.f, c.ci, c.co];
+      await assertNoLeak(`filter ${label}`, [x, dy], (xt, dyt) =>
+        tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: xt, dy: dyt }, { ...common, filterShape }) as tf.Tensor);
+      await assertNoLeak(`input ${label}`, [dy, filter], (dyt, ft) =>
+        tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: dyt, filter: ft }, { ...common, inputShape: x.shape }) as tf.Tensor);
+    }
+  });
 });
 
 test('oneDNN conv2d with dilation 2 matches cpu (forward)', { skip }, async () => {
@@ -76,6 +79,20 @@ test('SNN_NATIVE=off is honoured by a fresh process', { skip }, async () => {
   assert.equal(JSON.parse(out), 'SNN_NATIVE=off');
 });
 
+test('SNN_SERIAL_WORK sets the one-thread cut-offs of a fresh process; setSerialWork rejects bad values', { skip }, async () => {
+  const { execFileSync } = await import('node:child_process');
+  const script = "import('./dist/src/engine/native.js').then(m => { const i = m.nativeStatus().addon.info(); process.stdout.write(JSON.stringify([i.serialMacs, i.serialElems])) })";
+  const read = (env: Record<string, string>): number[] =>
+    JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' })) as number[];
+  assert.deepEqual(read({ SNN_SERIAL_WORK: '1234,56' }), [1234, 56]);
+  assert.deepEqual(read({ SNN_SERIAL_WORK: '0,0' }), [0, 0]);
+  const own = native.addon!.info();
+  assert.deepEqual(read({ SNN_SERIAL_WORK: '' }), [own.serialMacs, own.serialElems]);
+  assert.throws(() => native.addon!.setSerialWork(-1, 0), /setSerialWork/);
+  assert.throws(() => native.addon!.setSerialWork(Number.NaN, 0), /setSerialWork/);
+  assert.deepEqual([native.addon!.info().serialMacs, native.addon!.info().serialElems], [own.serialMacs, own.serialElems]);
+});
+
 test('switching back to the wasm convolutions works without re-initialising the backend', { skip }, async () => {
   // A fresh process: wasm binds its C functions in each kernel's setup, once, when the backend
   // initialises, which here happens with the oneDNN kernels registered.
@@ -96,24 +113,26 @@ test('switching back to the wasm convolutions works without re-initialising the 
   assert.deepEqual(JSON.parse(out), [1 + 20, 3 + 40]); // hand-computed: x·[1, 10] along each row
 });
 
-test('oneDNN average pooling matches cpu (forward: valid and same; gradient: valid)', { skip }, async () => {
+test('oneDNN average pooling matches cpu (forward: valid and same; gradient: valid), on one thread and on all', { skip }, async () => {
   setNativeConvolutions(native.addon);
-  const rng = createRng(15);
-  for (const [shape, f, s, pad] of [
-    [[2, 8, 8, 3], 2, 2, 'valid'],
-    [[3, 9, 7, 5], 3, 2, 'valid'],
-    [[2, 7, 7, 4], 2, 2, 'same'],
-    [[1, 6, 5, 2], 3, 1, 'same'],
-  ] as Array<[[number, number, number, number], number, number, 'valid' | 'same']>) {
-    const x = normal(rng, shape);
-    const label = `avgPool ${JSON.stringify(shape)} f${f} s${s} ${pad}`;
-    await sameAsCpu(label, [x], (xt) => tf.avgPool(xt as tf.Tensor4D, f, s, pad));
-    if (pad === 'valid') {
-      const outShape = (await runOn('cpu', [x], (xt) => tf.avgPool(xt as tf.Tensor4D, f, s, pad))).shapes[0];
-      const dy = normal(rng, outShape);
-      await sameAsCpu(`${label} gradient`, [x, dy], (xt, dyt) => tf.grad((v: tf.Tensor) => tf.avgPool(v as tf.Tensor4D, f, s, pad).mul(dyt).sum())(xt));
+  await underEachPolicy(native.addon!, async (policy) => {
+    const rng = createRng(15);
+    for (const [shape, f, s, pad] of [
+      [[2, 8, 8, 3], 2, 2, 'valid'],
+      [[3, 9, 7, 5], 3, 2, 'valid'],
+      [[2, 7, 7, 4], 2, 2, 'same'],
+      [[1, 6, 5, 2], 3, 1, 'same'],
+    ] as Array<[[number, number, number, number], number, number, 'valid' | 'same']>) {
+      const x = normal(rng, shape);
+      const label = `${policy}: avgPool ${JSON.stringify(shape)} f${f} s${s} ${pad}`;
+      await sameAsCpu(label, [x], (xt) => tf.avgPool(xt as tf.Tensor4D, f, s, pad));
+      if (pad === 'valid') {
+        const outShape = (await runOn('cpu', [x], (xt) => tf.avgPool(xt as tf.Tensor4D, f, s, pad))).shapes[0];
+        const dy = normal(rng, outShape);
+        await sameAsCpu(`${label} gradient`, [x, dy], (xt, dyt) => tf.grad((v: tf.Tensor) => tf.avgPool(v as tf.Tensor4D, f, s, pad).mul(dyt).sum())(xt));
+      }
     }
-  }
+  });
 });
 
 test('oneDNN average-pooling gradient with padding is the gradient of its forward (hand-computed)', { skip }, async () => {

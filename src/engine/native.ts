@@ -34,7 +34,9 @@ export interface NativeAddon {
     dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, M: number, C: number, eps: number,
   ): void;
   setThreads(n: number): void;
-  info(): { onednn: string; threads: number; isa: string };
+  /** Kernels below `macs` multiply-adds (convolutions) or `elements` (the rest) run on one thread; 0, 0: never. */
+  setSerialWork(macs: number, elements: number): void;
+  info(): { onednn: string; threads: number; isa: string; serialMacs: number; serialElems: number };
 }
 
 export interface NativeStatus {
@@ -61,7 +63,19 @@ function threadCount(): number {
 /** The surrogates in the order native/snn_onednn.cc numbers them. */
 export const SURROGATE_KINDS = ['sigmoid', 'atan', 'rectangle', 'triangle'] as const;
 
-const FUNCTIONS = ['conv2d', 'avgPool', 'lifForward', 'lifBackward', 'bnForward', 'bnBackward', 'setThreads', 'info'] as const;
+const FUNCTIONS = ['conv2d', 'avgPool', 'lifForward', 'lifBackward', 'bnForward', 'bnBackward', 'setThreads', 'setSerialWork', 'info'] as const;
+
+/**
+ * SNN_SERIAL_WORK="MACS,ELEMENTS" overrides the addon's one-thread cut-offs (see ThreadPolicy in
+ * native/snn_onednn.cc; "0,0" parallelises every kernel). Unset or malformed: the addon's own.
+ */
+function serialWork(): [number, number] | null {
+  const raw = process.env['SNN_SERIAL_WORK'];
+  if (raw === undefined || raw === '') return null;
+  const parts = raw.split(',').map(Number);
+  if (parts.length !== 2 || !parts.every((v) => Number.isFinite(v) && v >= 0)) return null;
+  return [parts[0], parts[1]];
+}
 
 function isAddon(m: unknown): m is NativeAddon {
   // An addon built from an older source lacks some functions: treated as not built.
@@ -90,6 +104,8 @@ export function nativeStatus(): NativeStatus {
   if (!isAddon(addon)) return (status = off(`${file} is out of date or not snn's addon (npm run build:native)`));
   const threads = threadCount();
   addon.setThreads(threads);
+  const serial = serialWork();
+  if (serial !== null) addon.setSerialWork(serial[0], serial[1]);
   const info = addon.info();
   return (status = { addon, why: '', description: `oneDNN ${info.onednn}, ${threads} thread${threads === 1 ? '' : 's'}, ${info.isa}`, threads });
 }
