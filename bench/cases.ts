@@ -25,6 +25,11 @@ export const CaseSpecSchema = z.strictObject({
   backend: z.enum(BACKENDS),
   /** Untimed steps before measuring (first calls compile kernels and allocate optimizer state). */
   warmup: z.number().int().nonnegative(),
+  /**
+   * The warm-up also lasts at least this long (when `warmup` > 0): a step of a few milliseconds
+   * needs hundreds of calls before V8 and the caches settle, and both engines get the same rule.
+   */
+  warmupSeconds: z.number().nonnegative().default(0),
   /** Timed steps; the reported figure is their median. */
   steps: posInt,
   seed: z.number().int().nonnegative(),
@@ -75,6 +80,7 @@ export interface BenchOptions {
   batches: number[] | null;
   backend: BackendName;
   warmup: number;
+  warmupSeconds: number;
   steps: number;
   quick: boolean;
   baseline: boolean;
@@ -104,6 +110,7 @@ export const USAGE = `usage: node dist/bench/bench.js [options]
   --backend NAME   ${BACKENDS.join(' | ')} (default wasm; cpu takes minutes per train step)
   --steps N        timed steps per measurement, median reported (default 5)
   --warmup N       untimed steps before them (default 2)
+  --warmup-seconds S   and warm up for at least S seconds, both engines (default 2)
   --quick          1 warm-up and 2 timed steps: a smoke test, not a measurement
   --no-baseline    leave out the reference CNN at T=4 batch 32 (included otherwise)
   --seed N         seed of weights and inputs (default 1)
@@ -144,6 +151,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
     batches: null,
     backend: 'wasm',
     warmup: 2,
+    warmupSeconds: 2,
     steps: 5,
     quick: false,
     baseline: true,
@@ -193,6 +201,12 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
         o.warmup = n;
         break;
       }
+      case '--warmup-seconds': {
+        const n = Number(value());
+        if (!Number.isFinite(n) || n < 0) throw new Error('--warmup-seconds: expected a number ≥ 0');
+        o.warmupSeconds = n;
+        break;
+      }
       case '--seed':
         [o.seed] = positiveInts(flag, value());
         break;
@@ -237,6 +251,7 @@ export function parseArgs(argv: readonly string[]): BenchOptions {
   if (o.full && o.memorySweep) throw new Error('--full and --memory-sweep are separate runs: pick one');
   if (o.quick) {
     o.warmup = Math.min(o.warmup, 1);
+    o.warmupSeconds = 0;
     o.steps = Math.min(o.steps, 2);
   }
   return o;
@@ -254,6 +269,7 @@ function makeCase(o: BenchOptions, model: BenchModel, timesteps: number, batch: 
     // The memory sweep needs one training step's peak: a single step, untimed warm-up none (a
     // second step does not fit the wasm heap for resnet19 at batch 32; see docs/performance.md).
     warmup: memory ? 0 : o.warmup,
+    warmupSeconds: memory ? 0 : o.warmupSeconds,
     steps: memory ? 1 : o.steps,
     seed: o.seed,
     measureForward: !memory,

@@ -135,19 +135,23 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     });
 
   /**
-   * Warm-up steps, then timed steps; also counts tensors left behind by the timed ones. With
+   * Warm-up steps (at least `warmup`, and for at least `warmupSeconds` when `warmup` > 0),
+   * then timed steps; also counts tensors left behind by the timed ones. With
    * `slowStepSeconds`, a first warm-up step slower than that drops the rest of the warm-up and
    * times at most 3 steps (a --full grid case that would otherwise take many minutes).
    */
   const timed = (f: () => void): { samples: number[]; cpuSamples: number[]; leakedPerStep: number | null } => {
     let warmup = spec.warmup;
     let steps = spec.steps;
-    for (let i = 0; i < warmup; i++) {
+    let minMs = spec.warmupSeconds * 1000;
+    const start = performance.now();
+    for (let i = 0; i < warmup || (warmup > 0 && performance.now() - start < minMs); i++) {
       const t0 = performance.now();
       f();
       sample();
       if (i === 0 && spec.slowStepSeconds !== null && performance.now() - t0 > spec.slowStepSeconds * 1000) {
         warmup = 1;
+        minMs = 0;
         steps = Math.min(steps, 3);
       }
     }

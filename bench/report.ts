@@ -431,6 +431,7 @@ export function formatMarkdown(report: BenchReport): string {
   const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`;
   const steps = spec
     ? `median of ${plural(spec.steps, 'timed step')} after ${plural(spec.warmup, 'warm-up step')}` +
+      (spec.warmup > 0 && (spec.warmupSeconds ?? 0) > 0 ? ` and at least ${spec.warmupSeconds} s of warm-up` : '') +
       (spec.steps < 5 ? ' (fewer than 5: a smoke test or a memory point, not a speed measurement)' : '')
     : 'no cases';
   const torchLine = report.torch.available

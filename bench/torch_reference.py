@@ -69,6 +69,7 @@ def parse_args(argv):
     p.add_argument("--input", help="HxWxC, default per model (32x32x3; tiny 28x28x1)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--warmup", type=int)
+    p.add_argument("--warmup-seconds", type=float, help="warm up for at least this long too (when warmup > 0)")
     p.add_argument("--steps", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--lif", choices=("loop", "fused"), default="loop")
@@ -90,6 +91,7 @@ def parse_args(argv):
         "input": inp,
         "threads": a.threads,
         "warmup": a.warmup if a.warmup is not None else spec.get("warmup", 2),
+        "warmupSeconds": a.warmup_seconds if a.warmup_seconds is not None else spec.get("warmupSeconds", 0),
         "steps": a.steps or spec.get("steps", 5),
         "seed": a.seed if a.seed is not None else spec.get("seed", 1),
         "lif": a.lif,
@@ -346,14 +348,17 @@ def main():
 
     def timed(f, what):
         warmup, steps, slow = cfg["warmup"], cfg["steps"], cfg["slowStepSeconds"]
+        min_s = cfg["warmupSeconds"]
         i = 0
-        while i < warmup:
+        start = time.perf_counter()
+        while i < warmup or (warmup > 0 and time.perf_counter() - start < min_s):
             t0 = time.perf_counter()
             f()
             dt = time.perf_counter() - t0
-            print(f"  {what} warm-up {i + 1}: {dt * 1000:.0f} ms", file=sys.stderr)
+            if i < 5:
+                print(f"  {what} warm-up {i + 1}: {dt * 1000:.0f} ms", file=sys.stderr)
             if i == 0 and slow is not None and dt > slow:
-                warmup, steps = 1, min(steps, 3)
+                warmup, steps, min_s = 1, min(steps, 3), 0
             i += 1
         samples, cpu_samples = [], []
         for _ in range(steps):
