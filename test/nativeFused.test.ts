@@ -156,6 +156,8 @@ test('a whole network trains the same on the native path: loss and every gradien
       const before = tf.memory().numTensors;
       const got = await on('wasm', run);
       assert.equal(tf.memory().numTensors, before, `${policy}: ${connection}: tensors left behind on wasm`);
+      // A second step reuses the first one's saved-input arrays (src/engine/hostArrays.ts).
+      assert.deepEqual(await on('wasm', run), got, `${policy}: ${connection}: a second run differs`);
       for (let i = 0; i < ref.length; i++) {
         let diff = 0;
         let norm = 1e-12;

@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../util/rng.js';
 import { releaseGradient } from '../engine/customOp.js';
 import { nativeHeap, type NativeHeap } from '../engine/heap.js';
+import { hostCopy, releaseHostArray } from '../engine/hostArrays.js';
 
 let scopeCounter = 0;
 
@@ -97,7 +98,8 @@ export function applyConv(c: Conv, x: tf.Tensor4D, weight: tf.Tensor4D = c.weigh
   ];
   const padding = p === 0 ? 'valid' : pad;
   const heap = nativeHeap();
-  if (heap === null) return tf.conv2d(x, weight, c.stride, padding);
+  // Without a gradient tape (inference) there is no backward pass to prepare for.
+  if (heap === null || !tf.engine().isTapeOn()) return tf.conv2d(x, weight, c.stride, padding);
   return convReleasingGradient(heap, x, weight, c.stride, padding);
 }
 
@@ -114,7 +116,7 @@ function convReleasingGradient(heap: NativeHeap, x: tf.Tensor4D, weight: tf.Tens
     const [xt, wt] = args as [tf.Tensor4D, tf.Tensor4D];
     const save = args[2] as tf.GradSaveFunc;
     save([wt]);
-    const xSaved = heap.view(xt).slice();
+    const xSaved = hostCopy(heap.view(xt));
     const xShape = xt.shape;
     return {
       value: tf.conv2d(xt, wt, stride, pad),
@@ -124,6 +126,7 @@ function convReleasingGradient(heap: NativeHeap, x: tf.Tensor4D, weight: tf.Tens
         const dx = tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter: sw }, { ...common, inputShape: xShape }) as tf.Tensor;
         const sx = heap.alloc(xShape);
         heap.view(sx).set(xSaved);
+        releaseHostArray(xSaved);
         const dw = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: sx, dy }, { ...common, filterShape: sw.shape }) as tf.Tensor;
         sx.dispose();
         releaseGradient(dy);
@@ -223,7 +226,7 @@ function batchNormTrainNative<R extends tf.Rank>(heap: NativeHeap, bn: BatchNorm
     heap.addon.bnForward(xView, heap.view(g), heap.view(beta), heap.view(y), heap.view(mean), heap.view(variance), M, C, bn.eps);
     // x for the backward pass, kept outside the wasm heap (it stops at 4 GB): the heap copy,
     // the convolution's output, is then freed with the block's other temporaries.
-    const xSaved = xView.slice();
+    const xSaved = hostCopy(xView);
     save([g, mean, variance]);
     return {
       value: y,
@@ -233,6 +236,7 @@ function batchNormTrainNative<R extends tf.Rank>(heap: NativeHeap, bn: BatchNorm
         const dg = heap.alloc([C]);
         const db = heap.alloc([C]);
         heap.addon.bnBackward(xSaved, heap.view(dy), heap.view(sg), heap.view(sm), heap.view(sv), heap.view(dx), heap.view(dg), heap.view(db), M, C, bn.eps);
+        releaseHostArray(xSaved);
         releaseGradient(dy);
         return [dx, dg, db];
       },

@@ -35,6 +35,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { NeuronConfig, SurrogateConfig } from '../config/schema.js';
 import { customOp, releaseGradient } from '../engine/customOp.js';
 import { nativeHeap, type NativeHeap } from '../engine/heap.js';
+import { hostCopy, releaseHostArray, takeHostArray } from '../engine/hostArrays.js';
 import { SURROGATE_KINDS } from '../engine/native.js';
 import { SURROGATE_DEFAULT_ALPHA, surrogateDerivative, surrogatePrimitive, type SurrogateFn } from './surrogate.js';
 import { surrogateGradTensor } from './surrogateTensor.js';
@@ -233,7 +234,7 @@ function forwardTensors(input: tf.Tensor, T: number, p: NeuronParams, k: number,
   const heap = p.smooth ? null : nativeHeap();
   if (heap !== null) {
     const spikes = heap.alloc(input.shape);
-    const h = new Float32Array(input.size);
+    const h = takeHostArray(input.size);
     const count = heap.addon.lifForward(heap.view(input), heap.view(spikes), h, T, input.size / T, ...nativeArgs(p, k));
     if (tally) {
       tally.spikes += count;
@@ -258,15 +259,19 @@ function forwardTensors(input: tf.Tensor, T: number, p: NeuronParams, k: number,
  */
 export function multiStepLif(x: tf.Tensor, p: NeuronParams, tally?: SpikeTally, T: number = x.shape[0]): tf.Tensor {
   const k = decayOf(p);
+  // Read here: inside the op's forward function tfjs reports the tape as off.
+  const recording = tf.engine().isTapeOn();
   const op = customOp((input, save) => {
     const { spikes, h } = forwardTensors(input, T, p, k, tally);
     // Native: nothing stays on the wasm heap for the backward pass (H is outside it and the
     // spikes are recomputed from H), so the spikes can be freed as soon as the next layer ran.
     if (!(h instanceof Float32Array)) save([spikes, h]);
+    else if (!recording) releaseHostArray(h); // no backward pass will read it
     return {
       value: spikes,
       gradFunc: (dy, saved) => {
         const { gx } = backward(dy, saved[1] ?? h, saved[0] ?? null, null, T, p, k);
+        if (h instanceof Float32Array) releaseHostArray(h);
         releaseGradient(dy);
         return gx;
       },
@@ -280,6 +285,7 @@ export function multiStepLif(x: tf.Tensor, p: NeuronParams, tally?: SpikeTally, 
  * a gradient.
  */
 export function multiStepPlif(x: tf.Tensor, w: tf.Tensor, p: NeuronParams, tally?: SpikeTally, T: number = x.shape[0]): tf.Tensor {
+  const recording = tf.engine().isTapeOn();
   const op = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const input = args[0] as tf.Tensor;
     const wt = args[1] as tf.Tensor;
@@ -288,12 +294,16 @@ export function multiStepPlif(x: tf.Tensor, w: tf.Tensor, p: NeuronParams, tally
     const { spikes, h } = forwardTensors(input, T, p, k, tally);
     const native = h instanceof Float32Array;
     // Native: the input (for ∂L/∂(1/τ)) is copied out of the heap like H; spikes recomputed.
-    const xSaved = native ? nativeHeap()?.view(input).slice() ?? null : null;
+    const inputView = native && recording ? nativeHeap()?.view(input) : undefined;
+    const xSaved = inputView === undefined ? null : hostCopy(inputView);
     if (!native) save([spikes, input, h]);
+    else if (!recording) releaseHostArray(h);
     return {
       value: spikes,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const r = backward(dy, saved[2] ?? h, saved[0] ?? null, saved[1] ?? xSaved, T, p, k);
+        if (h instanceof Float32Array) releaseHostArray(h);
+        if (xSaved !== null) releaseHostArray(xSaved);
         releaseGradient(dy);
         return [r.gx, tf.scalar(r.gk * k * (1 - k)).reshape(wt.shape)];
       },
