@@ -50,12 +50,18 @@ export interface NativeStatus {
 
 let status: NativeStatus | undefined;
 
+/** One line on stderr for an environment setting that is ignored (it is not worth a failed run). */
+function ignored(name: string, raw: string, want: string): void {
+  process.stderr.write(`snn: ${name}=${JSON.stringify(raw)} ignored: expected ${want}\n`);
+}
+
 /** Threads for the native kernels: SNN_THREADS, else every core this process may use. */
 function threadCount(): number {
   const raw = process.env['SNN_THREADS'];
   if (raw !== undefined && raw !== '') {
     const n = Number(raw);
     if (Number.isInteger(n) && n >= 1) return n;
+    ignored('SNN_THREADS', raw, 'a positive integer');
   }
   return availableParallelism();
 }
@@ -67,13 +73,17 @@ const FUNCTIONS = ['conv2d', 'avgPool', 'lifForward', 'lifBackward', 'bnForward'
 
 /**
  * SNN_SERIAL_WORK="MACS,ELEMENTS" overrides the addon's one-thread cut-offs (see ThreadPolicy in
- * native/snn_onednn.cc; "0,0" parallelises every kernel). Unset or malformed: the addon's own.
+ * native/snn_onednn.cc; "0,0" parallelises every kernel). Unset: the addon's own; malformed: the
+ * same, with one line on stderr.
  */
 function serialWork(): [number, number] | null {
   const raw = process.env['SNN_SERIAL_WORK'];
   if (raw === undefined || raw === '') return null;
-  const parts = raw.split(',').map(Number);
-  if (parts.length !== 2 || !parts.every((v) => Number.isFinite(v) && v >= 0)) return null;
+  const parts = raw.split(',').map((v) => (v.trim() === '' ? Number.NaN : Number(v)));
+  if (parts.length !== 2 || !parts.every((v) => Number.isFinite(v) && v >= 0)) {
+    ignored('SNN_SERIAL_WORK', raw, 'MACS,ELEMENTS (two numbers ≥ 0)');
+    return null;
+  }
   return [parts[0], parts[1]];
 }
 
