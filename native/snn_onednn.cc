@@ -65,6 +65,10 @@ ThreadPolicy& policy() {
 
 int teamFor(double work, double serial) { return work < serial ? 1 : policy().threads; }
 
+// BatchNorm does about a quarter of LIF's work per element (and in two regions): its crossover
+// is about 4× LIF's, so its elements count a quarter.
+int bnTeam(int64_t M, int64_t C) { return teamFor(static_cast<double>(M) * C / 4, policy().serialElems); }
+
 // oneDNN sizes its parallel regions from omp_get_max_threads(), when a primitive is created and
 // when it runs; this sets it for one call and puts the configured count back.
 struct TeamScope {
@@ -316,8 +320,7 @@ std::vector<double> combine(const std::vector<std::vector<double>>& parts) {
 
 void bnForward(int64_t M, int64_t C, float eps, const float* x, const float* gamma, const float* beta, float* y,
                float* mean, float* var) {
-  // A quarter of LIF's work per element: BatchNorm's crossover is about 4× LIF's.
-  const int threads = teamFor(static_cast<double>(M) * C / 4, policy().serialElems);
+  const int threads = bnTeam(M, C);
   std::vector<std::vector<double>> parts(threads, std::vector<double>(2 * C, 0.0));
 #pragma omp parallel num_threads(threads)
   {
@@ -354,8 +357,7 @@ void bnForward(int64_t M, int64_t C, float eps, const float* x, const float* gam
 
 void bnBackward(int64_t M, int64_t C, float eps, const float* x, const float* dy, const float* gamma, const float* mean,
                 const float* var, float* dx, float* dgamma, float* dbeta) {
-  // A quarter of LIF's work per element: BatchNorm's crossover is about 4× LIF's.
-  const int threads = teamFor(static_cast<double>(M) * C / 4, policy().serialElems);
+  const int threads = bnTeam(M, C);
   std::vector<float> r(C);
   for (int64_t c = 0; c < C; c++) r[c] = 1.0f / std::sqrt(var[c] + eps);
   std::vector<std::vector<double>> parts(threads, std::vector<double>(2 * C, 0.0));
