@@ -119,7 +119,6 @@ export function convLabel(c: ConvCase): string {
   return `x[${c.n},${c.h},${c.w},${c.ci}] f${c.f}x${c.f}x${c.co} s${c.s} ${JSON.stringify(c.pad)}`;
 }
 
-
 /**
  * The native kernels' two extremes of thread use (native/snn_onednn.cc's ThreadPolicy): every
  * kernel on all threads, and every kernel on one. The tests run each under both, so that the
