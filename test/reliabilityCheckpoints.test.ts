@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readFileSync, readlinkSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readlinkSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/load.js';
 import { readResumeCheckpoint, verifyCheckpoint } from '../src/runs/checkpoint.js';
@@ -92,6 +92,44 @@ test('each kind of damage to last is named, and resume falls back to prev (libra
     if (existsSync(join(run, 'checkpoints', 'corrupt-epoch-0003'))) assert.ok(!existsSync(target));
     assert.ok(!existsSync(ck(run, 'best')) || readlinkSync(ck(run, 'best')) !== 'epoch-0003');
   }
+});
+
+/**
+ * The links as a kill between epoch-0003's rename and the switch of the links leaves them:
+ * last (and best, if it was moving too) one checkpoint behind, prev pruned with epoch-0001.
+ */
+function unlinkLatest(run: string): void {
+  const relink = (link: string, target: string): void => {
+    rmSync(ck(run, link), { force: true });
+    symlinkSync(target, ck(run, link));
+  };
+  relink('last', 'epoch-0002');
+  rmSync(ck(run, 'prev'), { force: true });
+  if (readlinkSync(ck(run, 'best')) === 'epoch-0003') relink('best', 'epoch-0002');
+}
+
+test('a complete checkpoint no link names yet is adopted as last, with the links the trainer would have made', () => {
+  const run = copyRun('unlinked');
+  unlinkLatest(run);
+  const found = readResumeCheckpoint(join(run, 'checkpoints'));
+  assert.ok(found);
+  assert.equal(found.adopted, 'epoch-0003');
+  assert.equal(found.link, 'last');
+  assert.equal(found.warning, null);
+  assert.equal(found.data.state.epoch, 3);
+  for (const t of [...found.data.weights.values(), ...found.data.optimizer.values()]) t.dispose();
+  for (const l of ['last', 'prev', 'best']) assert.equal(readlinkSync(ck(run, l)), readlinkSync(ck(base, l)), `checkpoints/${l}`);
+
+  // A damaged one is left alone: resume uses last as it is.
+  const hurt = copyRun('unlinked-damaged');
+  unlinkLatest(hurt);
+  truncateSync(join(hurt, 'checkpoints', 'epoch-0003', 'weights.bin'), 100);
+  const other = readResumeCheckpoint(join(hurt, 'checkpoints'));
+  assert.ok(other);
+  assert.equal(other.adopted, null);
+  assert.equal(other.data.state.epoch, 2);
+  for (const t of [...other.data.weights.values(), ...other.data.optimizer.values()]) t.dispose();
+  assert.equal(readlinkSync(ck(hurt)), 'epoch-0002');
 });
 
 test('snn train --resume with a truncated last: one warning line, then bit-identical to the undamaged run', async () => {

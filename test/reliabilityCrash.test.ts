@@ -12,7 +12,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './helpers.js';
 import { hasLock, killAt, lastOptimizer, lastWeights, linkOf, metricsNoTiming, pool, readSummary, runSnn, writeTinyConfig } from './reliabilityKit.js';
@@ -24,6 +24,8 @@ interface Kill {
   marker: RegExp;
   /** Where `last` must point after the kill (null: no checkpoint yet). */
   last: string | null;
+  /** The epochs the resumed sessions continue from (log.jsonl's "resumed" lines). */
+  resumedAt: number[];
   /** A second kill, during the first resume. */
   again?: { env: Record<string, string>; marker: RegExp; last: string };
 }
@@ -57,6 +59,11 @@ async function crashAndResume(backend: string, cfg: string, reference: string, k
   assert.ok(lastWeights(run).equals(lastWeights(reference)), `${k.label}: final weights differ from the uninterrupted run`);
   assert.ok(lastOptimizer(run).equals(lastOptimizer(reference)), `${k.label}: optimizer state differs`);
   assert.deepEqual(metricsNoTiming(run), metricsNoTiming(reference), `${k.label}: metrics differ`);
+  const resumed = readFileSync(join(run, 'log.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"msg":"resumed"'))
+    .map((l) => (JSON.parse(l) as { epoch: number }).epoch);
+  assert.deepEqual(resumed, k.resumedAt, `${k.label}: epochs resumed from`);
   // Nothing a killed writer left behind survives the resumed run.
   const leftovers = readdirSync(join(run, 'checkpoints')).filter((n) => n.startsWith('.'));
   assert.deepEqual(leftovers, []);
@@ -76,12 +83,13 @@ test('wasm: SIGKILL at five points (and twice in a row), then --resume: bit-iden
   // 128 images in batches of 16: 8 steps per epoch, 3 epochs.
   const cfg = writeTinyConfig(join(tempDir('crash-cfg'), 'wasm.yaml'), { backend: 'wasm', epochs: 3 });
   const kills: Kill[] = [
-    { label: 'before the first checkpoint', env: { SNN_TEST_PAUSE_AT_STEP: `3:${PAUSE}` }, marker: /^snn-test: step 3 /, last: null },
+    { label: 'before the first checkpoint', env: { SNN_TEST_PAUSE_AT_STEP: `3:${PAUSE}` }, marker: /^snn-test: step 3 /, last: null, resumedAt: [] },
     {
       label: 'mid-epoch, then again mid-epoch during the resume',
       env: { SNN_TEST_PAUSE_AT_STEP: `12:${PAUSE}` },
       marker: /^snn-test: step 12 \(epoch 2, batch 4\)/,
       last: 'epoch-0001',
+      resumedAt: [1, 2],
       again: { env: { SNN_TEST_PAUSE_AT_STEP: `21:${PAUSE}` }, marker: /^snn-test: step 21 /, last: 'epoch-0002' },
     },
     {
@@ -89,18 +97,23 @@ test('wasm: SIGKILL at five points (and twice in a row), then --resume: bit-iden
       env: { SNN_TEST_PAUSE_IN_CHECKPOINT: `${PAUSE}@epoch-0002 wrote weights.bin` },
       marker: /^snn-test: checkpoint epoch-0002 wrote weights\.bin/,
       last: 'epoch-0001',
+      resumedAt: [1],
     },
     {
+      // The complete epoch-0002 no link names yet is adopted: epoch 2 is not trained again.
       label: 'after the checkpoint folder is renamed into place, before the links move',
       env: { SNN_TEST_PAUSE_IN_CHECKPOINT: `${PAUSE}@epoch-0002 renamed` },
       marker: /^snn-test: checkpoint epoch-0002 renamed/,
       last: 'epoch-0001',
+      resumedAt: [2],
     },
     {
       label: 'after prev is switched, before last is',
       env: { SNN_TEST_PAUSE_IN_CHECKPOINT: `${PAUSE}@epoch-0003 prev` },
       marker: /^snn-test: checkpoint epoch-0003 prev/,
       last: 'epoch-0002',
+      // epoch-0003 is the last epoch: the resume adopts it, trains nothing and marks the run completed.
+      resumedAt: [3],
     },
   ];
   const ref = await reference('wasm', cfg);
@@ -111,12 +124,13 @@ test('cpu: SIGKILL mid-epoch and inside a checkpoint write, then --resume: bit-i
   // The plain-JS backend is slow: 64 images in batches of 16, 4 steps per epoch, 2 epochs.
   const cfg = writeTinyConfig(join(tempDir('crash-cfg'), 'cpu.yaml'), { backend: 'cpu', epochs: 2, train: 64, test: 16 });
   const kills: Kill[] = [
-    { label: 'mid-epoch', env: { SNN_TEST_PAUSE_AT_STEP: `6:${PAUSE}` }, marker: /^snn-test: step 6 \(epoch 2, batch 2\)/, last: 'epoch-0001' },
+    { label: 'mid-epoch', env: { SNN_TEST_PAUSE_AT_STEP: `6:${PAUSE}` }, marker: /^snn-test: step 6 \(epoch 2, batch 2\)/, last: 'epoch-0001', resumedAt: [1] },
     {
       label: 'inside a checkpoint write',
       env: { SNN_TEST_PAUSE_IN_CHECKPOINT: `${PAUSE}@epoch-0002 wrote optimizer.bin` },
       marker: /^snn-test: checkpoint epoch-0002 wrote optimizer\.bin/,
       last: 'epoch-0001',
+      resumedAt: [1],
     },
   ];
   const ref = await reference('cpu', cfg);

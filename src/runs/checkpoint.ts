@@ -18,6 +18,10 @@
  * instant both name complete checkpoints. Pruning keeps the folders of these three links
  * (and `corrupt-*` folders set aside by a resume) and removes everything else.
  *
+ * A run killed between a folder's rename and the switch of `last` leaves a complete checkpoint
+ * no link names; resuming first moves the links onto it (if it verifies and is newer than
+ * `last`), so the epoch it holds is not trained again.
+ *
  * Resuming (`readResumeCheckpoint`) tries `last`, then `prev`, then `best`: the first that
  * verifies is used; if it is not `last`, the damaged folders are renamed `corrupt-<tag>`, the
  * links are repaired and a one-line warning says what happened. If none verifies, it refuses
@@ -311,6 +315,53 @@ export interface ResumePoint {
   link: (typeof LINKS)[number];
   /** One line for the user when `last` was damaged and an earlier checkpoint is used. */
   warning: string | null;
+  /** The tag of a complete checkpoint no link named yet, now `last` (see adoptUnlinkedCheckpoint). */
+  adopted: string | null;
+}
+
+const TAG = /^epoch-\d{4}(-batch-\d{6})?$/;
+
+function savedState(checkpointsDir: string, tag: string): { step: number; epoch: number; batch: number; bestEpoch: number } | null {
+  try {
+    const s = JSON.parse(readFileSync(join(checkpointsDir, tag, 'state.json'), 'utf8')) as Record<string, unknown>;
+    const num = (k: string): number => (typeof s[k] === 'number' ? (s[k] as number) : NaN);
+    const out = { step: num('step'), epoch: num('epoch'), batch: num('batch'), bestEpoch: num('bestEpoch') };
+    return Number.isFinite(out.step) ? out : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A run killed after a checkpoint folder was renamed into place but before `last` was switched
+ * to it leaves a complete checkpoint that no link names. If one verifies and is newer (by step)
+ * than `last`, the links are moved onto it as the trainer would have moved them (`prev` to the
+ * old `last`, `best` too if that epoch was the best), so the finished epoch is not trained again.
+ * Returns its tag, or null. Not used when `last` cannot be read: that is the fallback's case.
+ */
+function adoptUnlinkedCheckpoint(checkpointsDir: string): string | null {
+  if (!existsSync(checkpointsDir)) return null;
+  const linked = new Set(LINKS.map((l) => linkTarget(checkpointsDir, l)));
+  const last = linkTarget(checkpointsDir, 'last');
+  const lastStep = last === null ? -1 : savedState(checkpointsDir, last)?.step;
+  if (lastStep === undefined) return null;
+  const newer = readdirSync(checkpointsDir)
+    .filter((n) => TAG.test(n) && !linked.has(n))
+    .map((tag) => ({ tag, s: savedState(checkpointsDir, tag) }))
+    .filter((c): c is { tag: string; s: NonNullable<typeof c.s> } => c.s !== null && c.s.step > lastStep)
+    .sort((a, b) => b.s.step - a.s.step);
+  for (const { tag, s } of newer) {
+    try {
+      verifyCheckpoint(join(checkpointsDir, tag));
+    } catch {
+      continue; // a damaged leftover: pruning removes it later
+    }
+    pointLink(checkpointsDir, 'last', tag);
+    if (s.batch === 0 && s.bestEpoch === s.epoch) switchLink(checkpointsDir, 'best', tag);
+    pruneCheckpoints(checkpointsDir);
+    return tag;
+  }
+  return null;
 }
 
 /**
@@ -320,6 +371,7 @@ export interface ResumePoint {
  * only while holding the run's lock: it changes the links.
  */
 export function readResumeCheckpoint(checkpointsDir: string): ResumePoint | undefined {
+  const adopted = adoptUnlinkedCheckpoint(checkpointsDir);
   const found = LINKS.map((link) => ({ link, target: linkTarget(checkpointsDir, link) }));
   if (found.every((f) => f.target === null)) return undefined;
   const problems: string[] = [];
@@ -342,7 +394,7 @@ export function readResumeCheckpoint(checkpointsDir: string): ResumePoint | unde
       problems.push(`checkpoints/${link} (${target}): ${msg}`);
       continue;
     }
-    if (problems.length === 0) return { data, dir, link, warning: null };
+    if (problems.length === 0) return { data, dir, link, warning: null, adopted };
     // Repair: set the damaged folders aside, point last at the good one, drop links to bad ones.
     const moved: string[] = [];
     for (const t of bad) {
@@ -359,7 +411,7 @@ export function readResumeCheckpoint(checkpointsDir: string): ResumePoint | unde
       if (t !== null && bad.has(t)) rmSync(join(checkpointsDir, l), { force: true });
     }
     const aside = moved.length > 0 ? `; the damaged folder${moved.length > 1 ? 's are' : ' is'} kept as ${moved.join(', ')}` : '';
-    return { data, dir, link, warning: `${problems.join('; ')}; resuming from checkpoints/${link} (${target})${aside}` };
+    return { data, dir, link, warning: `${problems.join('; ')}; resuming from checkpoints/${link} (${target})${aside}`, adopted };
   }
   throw new UserError(
     `${checkpointsDir}: no good checkpoint to resume from: ${problems.join('; ')}; remove the checkpoints folder to train the run from the start`,

@@ -104,6 +104,7 @@ export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
   let cfg: Config;
   let paths: RunPaths | null = null;
   let resume: CheckpointData | undefined;
+  let adopted: string | null = null;
   if (req.resume) {
     paths = claimRunForResume(req.resume, req.runsDir, req.config?.name); // takes the run's .lock
     cfg = runConfig(paths, req.sets);
@@ -118,6 +119,7 @@ export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
     const found = readResumeCheckpoint(paths.checkpoints);
     if (found?.warning) process.stderr.write(`snn: warning: ${found.warning}\n`);
     resume = found?.data;
+    adopted = found?.adopted ?? null;
   }
   const data = await loadSource(cfg);
   if (batchCount(data.count.train, cfg.data.batchSize, true) === 0) {
@@ -132,6 +134,8 @@ export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
   if (!paths) paths = createRunFolder(req.runsDir, cfg.name);
   writeFileAtomic(paths.config, configToYaml(cfg));
   const logger = runLogger(paths.log);
+  // Not worth a warning: the checkpoint was complete, only the link to it was not yet moved.
+  if (adopted) logger.info({ checkpoint: adopted }, 'checkpoints/last moved to a complete checkpoint written just before the previous session stopped');
   logger.info(
     { backend: backend.name, package: backend.package, threads: backend.threads, native: backend.native, nativeWhy: backend.nativeWhy, fallbacks: backend.fallbacks },
     `backend ${backend.name}${backend.native !== null ? ` (convolutions: ${backend.native})` : ''}`,

@@ -338,6 +338,12 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     summary(isLast ? 'completed' : 'running', ev);
   }
   if (status === 'interrupted') summary('interrupted', lastEval);
+  else if (lastEval === null) {
+    // Resumed after the last epoch's checkpoint but before the run was marked completed (a kill
+    // in between): nothing is left to train; evaluate once so the summary is whole.
+    lastEval = evaluate(model, data, { timesteps: T, batchSize: cfg.data.testBatchSize });
+    summary('completed', lastEval);
+  }
   opt.dispose();
   return { state, status, lastEval };
 }
