@@ -393,6 +393,34 @@ void bnBackward(int64_t M, int64_t C, float eps, const float* x, const float* dy
   }
 }
 
+// ---- Adam / AdamW, in place -----------------------------------------------------------
+
+struct AdamConsts {
+  float lr, beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, c1, c2, weightDecay, decay;
+  int mode;  // 0: no weight decay, 1: L2 in the gradient (Adam), 2: decoupled (AdamW)
+};
+
+// One Adam step over n parameters, updating w, m and v in place. The same float32 operations in
+// the same order as the composed tfjs ops of src/train/optimizer.ts, and no contraction into
+// FMAs, so the result is bit-identical to them (each op is correctly rounded on both sides):
+//   g ← ∇ (+ λw);  m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  w ← w(1−ηλ) − η (m/c₁) / (√(v/c₂) + ε)
+__attribute__((optimize("fp-contract=off"))) void adamStep(int64_t n, float* w, const float* grad, float* m, float* v,
+                                                           const AdamConsts& k) {
+  const int team = teamFor(static_cast<double>(n), policy().serialElems);
+#pragma omp parallel for schedule(static) num_threads(team)
+  for (int64_t i = 0; i < n; i++) {
+    float g = grad[i];
+    if (k.mode == 1) g = g + w[i] * k.weightDecay;
+    const float mi = m[i] * k.beta1 + g * k.oneMinusBeta1;
+    const float vi = v[i] * k.beta2 + (g * g) * k.oneMinusBeta2;
+    m[i] = mi;
+    v[i] = vi;
+    const float base = k.mode == 2 ? w[i] * k.decay : w[i];
+    const float upd = ((mi / k.c1) / (std::sqrt(vi / k.c2) + k.eps)) * k.lr;
+    w[i] = base - upd;
+  }
+}
+
 // ---- N-API glue -------------------------------------------------------------------------
 
 napi_value throwError(napi_env env, const std::string& msg) {
@@ -575,6 +603,26 @@ napi_value BnBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// adamStep(w, g, m, v, lr, beta1, 1-beta1, beta2, 1-beta2, eps, c1, c2, weightDecay, 1-lr*weightDecay, mode)
+napi_value AdamStep(napi_env env, napi_callback_info info) {
+  size_t argc = 15;
+  napi_value argv[15];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  float *w, *g, *m, *v;
+  size_t lw, lg, lm, lv;
+  AdamConsts k;
+  int64_t mode;
+  float* consts[] = {&k.lr, &k.beta1, &k.oneMinusBeta1, &k.beta2, &k.oneMinusBeta2, &k.eps, &k.c1, &k.c2, &k.weightDecay, &k.decay};
+  bool ok = argc == 15 && f32Arg(env, argv[0], &w, &lw) && f32Arg(env, argv[1], &g, &lg) && f32Arg(env, argv[2], &m, &lm) &&
+            f32Arg(env, argv[3], &v, &lv) && intArg(env, argv[14], &mode) && mode >= 0 && mode <= 2;
+  for (int i = 0; ok && i < 10; i++) ok = numArg(env, argv[4 + i], consts[i]);
+  if (!ok) return throwError(env, "adamStep: bad arguments");
+  if (lg != lw || lm != lw || lv != lw) return throwError(env, "adamStep: arrays of different lengths");
+  k.mode = static_cast<int>(mode);
+  adamStep(static_cast<int64_t>(lw), w, g, m, v, k);
+  return nullptr;
+}
+
 // avgPool(mode, a, out, n, h, w, c, oh, ow, fh, fw, sh, sw, pt, pl, pb, pr)
 //   mode 0: forward   a = x [n,h,w,c],    out = y [n,oh,ow,c]
 //   mode 1: backward  a = dy [n,oh,ow,c], out = dx [n,h,w,c]
@@ -678,6 +726,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"lifBackward", nullptr, LifBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnForward", nullptr, BnForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnBackward", nullptr, BnBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adamStep", nullptr, AdamStep, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setSerialWork", nullptr, SetSerialWork, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -13,6 +13,20 @@ export interface NativeHeap {
   alloc(shape: number[]): tf.Tensor;
   /** The tensor's bytes in the heap. Take views after the last `alloc`: heap growth detaches them. */
   view(t: tf.Tensor): Float32Array;
+  /** No other tensor shares `t`'s data (a clone, an assign's source), so writing it in place is safe. */
+  sole(t: tf.Tensor): boolean;
+  /**
+   * Call after writing `t`'s data in place: the wasm backend's XNNPACK kernels (MatMul, and
+   * Conv2D where oneDNN does not take it) cache their operator, with the weights packed into
+   * it, under the weight tensor's id, and would go on using the old values.
+   */
+  rewritten(t: tf.Tensor): void;
+}
+
+/** What `rewritten` needs of tfjs-backend-wasm 4.x beyond its typed API. */
+interface WasmInternals {
+  dataIdNextNumber: number;
+  wasm: { tfjs: { registerTensor(id: number, size: number, memoryOffset: number): void; disposeData(id: number): void } };
 }
 
 export function nativeHeap(): NativeHeap | null {
@@ -27,6 +41,17 @@ export function nativeHeap(): NativeHeap | null {
     view: (t) => {
       if (t.dtype !== 'float32') throw new Error(`native op: expected float32, got ${t.dtype}`);
       return backend.typedArrayFromHeap(t) as Float32Array;
+    },
+    sole: (t) => backend.refCount(t.dataId) === 1,
+    rewritten: (t) => {
+      // The same memory under a new id: the C++ side's dispose_data drops the id and its cached
+      // operators (the memory itself is freed only by the JS side, which this does not call).
+      const data = backend.dataIdMap.get(t.dataId);
+      if (data === undefined) throw new Error('native op: tensor has no data on the wasm backend');
+      const internals = backend as unknown as WasmInternals;
+      internals.wasm.tfjs.disposeData(data.id);
+      data.id = internals.dataIdNextNumber++;
+      internals.wasm.tfjs.registerTensor(data.id, t.size, data.memoryOffset);
     },
   };
 }

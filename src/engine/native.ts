@@ -33,6 +33,15 @@ export interface NativeAddon {
     x: Float32Array, dy: Float32Array, gamma: Float32Array, mean: Float32Array, variance: Float32Array,
     dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, M: number, C: number, eps: number,
   ): void;
+  /**
+   * One Adam/AdamW step in place on w, m and v (bit-identical to src/train/optimizer.ts's
+   * composed ops). mode 0: no weight decay, 1: L2 added to the gradient, 2: decoupled.
+   */
+  adamStep(
+    w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
+    lr: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, eps: number,
+    c1: number, c2: number, weightDecay: number, decay: number, mode: 0 | 1 | 2,
+  ): void;
   setThreads(n: number): void;
   /** Kernels below `macs` multiply-adds (convolutions) or `elements` (the rest) run on one thread; 0, 0: never. */
   setSerialWork(macs: number, elements: number): void;
@@ -69,7 +78,7 @@ function threadCount(): number {
 /** The surrogates in the order native/snn_onednn.cc numbers them. */
 export const SURROGATE_KINDS = ['sigmoid', 'atan', 'rectangle', 'triangle'] as const;
 
-const FUNCTIONS = ['conv2d', 'avgPool', 'lifForward', 'lifBackward', 'bnForward', 'bnBackward', 'setThreads', 'setSerialWork', 'info'] as const;
+const FUNCTIONS = ['conv2d', 'avgPool', 'lifForward', 'lifBackward', 'bnForward', 'bnBackward', 'adamStep', 'setThreads', 'setSerialWork', 'info'] as const;
 
 /**
  * SNN_SERIAL_WORK="MACS,ELEMENTS" overrides the addon's one-thread cut-offs (see ThreadPolicy in
