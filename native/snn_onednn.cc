@@ -393,6 +393,35 @@ void bnBackward(int64_t M, int64_t C, float eps, const float* x, const float* dy
   }
 }
 
+// ---- binary tensors saved as bits ------------------------------------------------------
+
+// Packs x (n values) into bits, 8 per byte, least significant first, if every value is 0 or 1
+// (a layer of spikes): a 32nd of the memory for what a convolution keeps for its backward pass.
+// Returns false, with `bits` partly written, at the first other value (-0 counts as 0).
+bool packBinary(int64_t n, const float* x, uint8_t* bits) {
+  const int64_t bytes = (n + 7) / 8;
+  const int team = teamFor(static_cast<double>(n), policy().serialElems);
+  bool ok = true;
+#pragma omp parallel for schedule(static) num_threads(team) reduction(&& : ok)
+  for (int64_t b = 0; b < bytes; b++) {
+    const int64_t i0 = b * 8, i1 = std::min(n, i0 + 8);
+    uint8_t byte = 0;
+    for (int64_t i = i0; i < i1; i++) {
+      const float v = x[i];
+      if (v == 1.0f) byte |= static_cast<uint8_t>(1u << (i - i0));
+      else if (v != 0.0f) ok = false;
+    }
+    bits[b] = byte;
+  }
+  return ok;
+}
+
+void unpackBinary(int64_t n, const uint8_t* bits, float* x) {
+  const int team = teamFor(static_cast<double>(n), policy().serialElems);
+#pragma omp parallel for schedule(static) num_threads(team)
+  for (int64_t i = 0; i < n; i++) x[i] = static_cast<float>((bits[i >> 3] >> (i & 7)) & 1u);
+}
+
 // ---- Adam / AdamW, in place -----------------------------------------------------------
 
 struct AdamConsts {
@@ -603,6 +632,46 @@ napi_value BnBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+bool u8Arg(napi_env env, napi_value v, uint8_t** data, size_t* length) {
+  bool isTyped = false;
+  if (napi_is_typedarray(env, v, &isTyped) != napi_ok || !isTyped) return false;
+  napi_typedarray_type type;
+  void* ptr = nullptr;
+  if (napi_get_typedarray_info(env, v, &type, length, &ptr, nullptr, nullptr) != napi_ok) return false;
+  if (type != napi_uint8_array) return false;
+  *data = static_cast<uint8_t*>(ptr);
+  return true;
+}
+
+// packBinary(x: Float32Array, bits: Uint8Array) → boolean; bits.length == ceil(x.length / 8)
+napi_value PackBinary(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  float* x;
+  uint8_t* bits;
+  size_t lx, lb;
+  if (argc != 2 || !f32Arg(env, argv[0], &x, &lx) || !u8Arg(env, argv[1], &bits, &lb)) return throwError(env, "packBinary: bad arguments");
+  if (lb != (lx + 7) / 8) return throwError(env, "packBinary: bits must hold ceil(n / 8) bytes");
+  napi_value out;
+  napi_get_boolean(env, packBinary(static_cast<int64_t>(lx), x, bits), &out);
+  return out;
+}
+
+// unpackBinary(bits: Uint8Array, x: Float32Array)
+napi_value UnpackBinary(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  float* x;
+  uint8_t* bits;
+  size_t lx, lb;
+  if (argc != 2 || !u8Arg(env, argv[0], &bits, &lb) || !f32Arg(env, argv[1], &x, &lx)) return throwError(env, "unpackBinary: bad arguments");
+  if (lb != (lx + 7) / 8) return throwError(env, "unpackBinary: bits must hold ceil(n / 8) bytes");
+  unpackBinary(static_cast<int64_t>(lx), bits, x);
+  return nullptr;
+}
+
 // adamStep(w, g, m, v, lr, beta1, 1-beta1, beta2, 1-beta2, eps, c1, c2, weightDecay, 1-lr*weightDecay, mode)
 napi_value AdamStep(napi_env env, napi_callback_info info) {
   size_t argc = 15;
@@ -727,6 +796,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"bnForward", nullptr, BnForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnBackward", nullptr, BnBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamStep", nullptr, AdamStep, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"packBinary", nullptr, PackBinary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"unpackBinary", nullptr, UnpackBinary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setSerialWork", nullptr, SetSerialWork, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -11,21 +11,34 @@
  * Arrays come back with stale contents: callers overwrite every element.
  */
 
-const free = new Map<number, Float32Array[]>();
+type HostArray = Float32Array | Uint8Array;
+
+/** Idle arrays by kind and length ("f1024", "u128"). */
+const free = new Map<string, HostArray[]>();
 /** The arrays now in `free`: a second release of one must not hand it to two takers. */
-const idle = new WeakSet<Float32Array>();
+const idle = new WeakSet<HostArray>();
 let freeBytes = 0;
 /** Idle arrays kept at most (a batch of another size, the last of an epoch, adds a second set). */
 const MAX_FREE_BYTES = 1024 * 1024 * 1024;
 
-/** An array of `length` elements, contents unspecified. */
-export function takeHostArray(length: number): Float32Array {
-  const list = free.get(length);
-  const a = list?.pop();
-  if (a === undefined) return new Float32Array(length);
+const keyOf = (a: HostArray): string => `${a instanceof Float32Array ? 'f' : 'u'}${a.length}`;
+
+function take<A extends HostArray>(key: string, make: () => A): A {
+  const a = free.get(key)?.pop() as A | undefined;
+  if (a === undefined) return make();
   idle.delete(a);
   freeBytes -= a.byteLength;
   return a;
+}
+
+/** An array of `length` elements, contents unspecified. */
+export function takeHostArray(length: number): Float32Array {
+  return take(`f${length}`, () => new Float32Array(length));
+}
+
+/** A byte array of `length` (packed bits, see savedInput.ts), contents unspecified. */
+export function takeHostBytes(length: number): Uint8Array {
+  return take(`u${length}`, () => new Uint8Array(length));
 }
 
 /** A copy of `src` in an array of the pool. */
@@ -36,15 +49,16 @@ export function hostCopy(src: Float32Array): Float32Array {
 }
 
 /** Hands `a` back for reuse; the caller must not touch it afterwards. */
-export function releaseHostArray(a: Float32Array): void {
+export function releaseHostArray(a: HostArray): void {
   // Only whole arrays of this module: never a view into another buffer (the wasm heap's).
   if (a.byteOffset !== 0 || a.buffer.byteLength !== a.byteLength) return;
   if (idle.has(a) || freeBytes + a.byteLength > MAX_FREE_BYTES) return;
   idle.add(a);
-  let list = free.get(a.length);
+  const key = keyOf(a);
+  let list = free.get(key);
   if (list === undefined) {
     list = [];
-    free.set(a.length, list);
+    free.set(key, list);
   }
   list.push(a);
   freeBytes += a.byteLength;

@@ -11,6 +11,7 @@ import type { Rng } from '../util/rng.js';
 import { releaseGradient } from '../engine/customOp.js';
 import { nativeHeap, type NativeHeap } from '../engine/heap.js';
 import { hostCopy, releaseHostArray } from '../engine/hostArrays.js';
+import { restoreInput, saveInput } from '../engine/savedInput.js';
 
 let scopeCounter = 0;
 
@@ -108,15 +109,16 @@ type Pad4 = 'valid' | [[number, number], [number, number], [number, number], [nu
 /**
  * tf.conv2d with its gradient written out (the same two kernels tfjs's own gradient runs), for
  * the wasm heap's 4 GB: the output's gradient is released as soon as both are computed (see
- * releaseGradient), and the input the filter gradient needs is kept outside the heap and copied
- * back for that one kernel, so the input (a neuron layer's spikes) can be freed in between.
+ * releaseGradient), and the input the filter gradient needs is kept outside the heap (as bits
+ * when it is spikes, see savedInput.ts) and copied back for that one kernel, so the input (a
+ * neuron layer's spikes) can be freed in between.
  */
 function convReleasingGradient(heap: NativeHeap, x: tf.Tensor4D, weight: tf.Tensor4D, stride: number, pad: Pad4): tf.Tensor4D {
   const op = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xt, wt] = args as [tf.Tensor4D, tf.Tensor4D];
     const save = args[2] as tf.GradSaveFunc;
     save([wt]);
-    const xSaved = hostCopy(heap.view(xt));
+    const xSaved = saveInput(heap, heap.view(xt));
     const xShape = xt.shape;
     return {
       value: tf.conv2d(xt, wt, stride, pad),
@@ -125,8 +127,7 @@ function convReleasingGradient(heap: NativeHeap, x: tf.Tensor4D, weight: tf.Tens
         const common = { strides: stride, pad, dataFormat: 'NHWC' };
         const dx = tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter: sw }, { ...common, inputShape: xShape }) as tf.Tensor;
         const sx = heap.alloc(xShape);
-        heap.view(sx).set(xSaved);
-        releaseHostArray(xSaved);
+        restoreInput(heap, xSaved, heap.view(sx));
         const dw = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: sx, dy }, { ...common, filterShape: sw.shape }) as tf.Tensor;
         sx.dispose();
         releaseGradient(dy);
