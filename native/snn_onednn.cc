@@ -422,7 +422,7 @@ void unpackBinary(int64_t n, const uint8_t* bits, float* x) {
   for (int64_t i = 0; i < n; i++) x[i] = static_cast<float>((bits[i >> 3] >> (i & 7)) & 1u);
 }
 
-// ---- Adam / AdamW, in place -----------------------------------------------------------
+// ---- optimizer steps, in place -----------------------------------------------------------
 
 struct AdamConsts {
   float lr, beta1, oneMinusBeta1, beta2, oneMinusBeta2, eps, c1, c2, weightDecay, decay;
@@ -447,6 +447,31 @@ __attribute__((optimize("fp-contract=off"))) void adamStep(int64_t n, float* w, 
     const float base = k.mode == 2 ? w[i] * k.decay : w[i];
     const float upd = ((mi / k.c1) / (std::sqrt(vi / k.c2) + k.eps)) * k.lr;
     w[i] = base - upd;
+  }
+}
+
+struct SgdConsts {
+  float lr, weightDecay, momentum;
+  bool first, nesterov;
+};
+
+// One SGD step in place, the float32 operations of src/train/optimizer.ts in their order:
+//   g ← ∇ + λw;  b ← μb + g (b = g at the first step);  w ← w − η (nesterov ? g + μb : b)
+// `buf` is null without momentum.
+__attribute__((optimize("fp-contract=off"))) void sgdStep(int64_t n, float* w, const float* grad, float* buf,
+                                                          const SgdConsts& k) {
+  const int team = teamFor(static_cast<double>(n), policy().serialElems);
+#pragma omp parallel for schedule(static) num_threads(team)
+  for (int64_t i = 0; i < n; i++) {
+    float g = grad[i];
+    if (k.weightDecay > 0) g = g + w[i] * k.weightDecay;
+    float d = g;
+    if (buf != nullptr) {
+      const float b = k.first ? g : buf[i] * k.momentum + g;
+      buf[i] = b;
+      d = k.nesterov ? g + b * k.momentum : b;
+    }
+    w[i] = w[i] - d * k.lr;
   }
 }
 
@@ -672,6 +697,25 @@ napi_value UnpackBinary(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// sgdStep(w, g, buf | null, lr, weightDecay, momentum, first, nesterov)
+napi_value SgdStep(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  float *w, *g, *b = nullptr;
+  size_t lw, lg, lb = 0;
+  SgdConsts k;
+  napi_valuetype bType;
+  bool ok = argc == 8 && f32Arg(env, argv[0], &w, &lw) && f32Arg(env, argv[1], &g, &lg) &&
+            napi_typeof(env, argv[2], &bType) == napi_ok && (bType == napi_null || f32Arg(env, argv[2], &b, &lb)) &&
+            numArg(env, argv[3], &k.lr) && numArg(env, argv[4], &k.weightDecay) && numArg(env, argv[5], &k.momentum) &&
+            boolArg(env, argv[6], &k.first) && boolArg(env, argv[7], &k.nesterov);
+  if (!ok) return throwError(env, "sgdStep: bad arguments");
+  if (lg != lw || (b != nullptr && lb != lw)) return throwError(env, "sgdStep: arrays of different lengths");
+  sgdStep(static_cast<int64_t>(lw), w, g, b, k);
+  return nullptr;
+}
+
 // adamStep(w, g, m, v, lr, beta1, 1-beta1, beta2, 1-beta2, eps, c1, c2, weightDecay, 1-lr*weightDecay, mode)
 napi_value AdamStep(napi_env env, napi_callback_info info) {
   size_t argc = 15;
@@ -796,6 +840,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"bnForward", nullptr, BnForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"bnBackward", nullptr, BnBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamStep", nullptr, AdamStep, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sgdStep", nullptr, SgdStep, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"packBinary", nullptr, PackBinary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"unpackBinary", nullptr, UnpackBinary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -1,6 +1,6 @@
 /**
- * The native in-place Adam/AdamW step (native/snn_onednn.cc's adamStep, used on wasm when snn's
- * addon is built) against the composed tfjs ops of src/train/optimizer.ts on the cpu backend:
+ * The native in-place optimizer steps (native/snn_onednn.cc's adamStep and sgdStep, used on
+ * wasm when snn's addon is built) against the composed tfjs ops of src/train/optimizer.ts on the cpu backend:
  * the same float32 operations in the same order, so weights and moments must be equal bit for
  * bit after several steps, with and without weight decay. Also: the step really is in place
  * (the variables keep their data), a MatMul run before the step sees the new weights after it
@@ -81,9 +81,12 @@ const CASES = [
   { name: 'adam', lr: 0.01, weightDecay: 0 },
   { name: 'adam', lr: 0.01, weightDecay: 0.01 },
   { name: 'adamw', lr: 0.01, weightDecay: 0.05, beta1: 0.85, beta2: 0.99, eps: 1e-6 },
+  { name: 'sgd', lr: 0.1, momentum: 0, weightDecay: 0 },
+  { name: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 5e-4 },
+  { name: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0 },
 ];
 
-test('native Adam/AdamW in place: weights and moments bit-identical to the composed ops — on one thread and on all', { skip }, async () => {
+test('native Adam/AdamW/SGD in place: weights and moments bit-identical to the composed ops — on one thread and on all', { skip }, async () => {
   setNativeConvolutions(native.addon);
   for (const c of CASES) {
     const label = JSON.stringify(c);

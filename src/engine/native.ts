@@ -42,6 +42,8 @@ export interface NativeAddon {
     lr: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, eps: number,
     c1: number, c2: number, weightDecay: number, decay: number, mode: 0 | 1 | 2,
   ): void;
+  /** One SGD step in place on w and the momentum buffer (null without momentum), as adamStep. */
+  sgdStep(w: Float32Array, g: Float32Array, buf: Float32Array | null, lr: number, weightDecay: number, momentum: number, first: boolean, nesterov: boolean): void;
   /** Packs x into bits (ceil(n/8) bytes) if every value is 0 or 1; false (bits partly written) otherwise. */
   packBinary(x: Float32Array, bits: Uint8Array): boolean;
   unpackBinary(bits: Uint8Array, x: Float32Array): void;
@@ -81,7 +83,7 @@ function threadCount(): number {
 /** The surrogates in the order native/snn_onednn.cc numbers them. */
 export const SURROGATE_KINDS = ['sigmoid', 'atan', 'rectangle', 'triangle'] as const;
 
-const FUNCTIONS = ['conv2d', 'avgPool', 'lifForward', 'lifBackward', 'bnForward', 'bnBackward', 'adamStep', 'packBinary', 'unpackBinary', 'setThreads', 'setSerialWork', 'info'] as const;
+const FUNCTIONS = ['conv2d', 'avgPool', 'lifForward', 'lifBackward', 'bnForward', 'bnBackward', 'adamStep', 'sgdStep', 'packBinary', 'unpackBinary', 'setThreads', 'setSerialWork', 'info'] as const;
 
 /**
  * SNN_SERIAL_WORK="MACS,ELEMENTS" overrides the addon's one-thread cut-offs (see ThreadPolicy in

