@@ -44,7 +44,7 @@ export interface NativeAddon {
   ): void;
   /** One SGD step in place on w and the momentum buffer (null without momentum), as adamStep. */
   sgdStep(w: Float32Array, g: Float32Array, buf: Float32Array | null, lr: number, weightDecay: number, momentum: number, first: boolean, nesterov: boolean): void;
-  /** Packs x into bits (ceil(n/8) bytes) if every value is 0 or 1; false (bits partly written) otherwise. */
+  /** Packs x into bits (ceil(n/8) bytes, least significant first); false if a value is neither 0 nor 1 (bits then meaningless). */
   packBinary(x: Float32Array, bits: Uint8Array): boolean;
   unpackBinary(bits: Uint8Array, x: Float32Array): void;
   setThreads(n: number): void;
