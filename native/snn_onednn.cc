@@ -497,16 +497,21 @@ napi_value throwError(napi_env env, const std::string& msg) {
   return nullptr;
 }
 
-bool f32Arg(napi_env env, napi_value v, float** data, size_t* length) {
+// A typed array argument of the given element type: its data and element count.
+template <typename T>
+bool typedArg(napi_env env, napi_value v, napi_typedarray_type want, T** data, size_t* length) {
   bool isTyped = false;
   if (napi_is_typedarray(env, v, &isTyped) != napi_ok || !isTyped) return false;
   napi_typedarray_type type;
   void* ptr = nullptr;
-  if (napi_get_typedarray_info(env, v, &type, length, &ptr, nullptr, nullptr) != napi_ok) return false;
-  if (type != napi_float32_array) return false;
-  *data = static_cast<float*>(ptr);
+  if (napi_get_typedarray_info(env, v, &type, length, &ptr, nullptr, nullptr) != napi_ok || type != want) return false;
+  *data = static_cast<T*>(ptr);
   return true;
 }
+
+bool f32Arg(napi_env env, napi_value v, float** data, size_t* length) { return typedArg(env, v, napi_float32_array, data, length); }
+
+bool u8Arg(napi_env env, napi_value v, uint8_t** data, size_t* length) { return typedArg(env, v, napi_uint8_array, data, length); }
 
 bool intArg(napi_env env, napi_value v, int64_t* out) { return napi_get_value_int64(env, v, out) == napi_ok; }
 
@@ -672,43 +677,44 @@ napi_value BnBackward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-bool u8Arg(napi_env env, napi_value v, uint8_t** data, size_t* length) {
-  bool isTyped = false;
-  if (napi_is_typedarray(env, v, &isTyped) != napi_ok || !isTyped) return false;
-  napi_typedarray_type type;
-  void* ptr = nullptr;
-  if (napi_get_typedarray_info(env, v, &type, length, &ptr, nullptr, nullptr) != napi_ok) return false;
-  if (type != napi_uint8_array) return false;
-  *data = static_cast<uint8_t*>(ptr);
-  return true;
-}
 
-// packBinary(x: Float32Array, bits: Uint8Array) → boolean; bits.length == ceil(x.length / 8)
-napi_value PackBinary(napi_env env, napi_callback_info info) {
+// The two arguments of packBinary (floats, bits) and unpackBinary (bits, floats); false after
+// throwing a JS error.
+bool floatsAndBits(napi_env env, napi_callback_info info, const char* name, bool floatsFirst, float** x, uint8_t** bits,
+                   int64_t* n) {
   size_t argc = 2;
   napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  size_t lx, lb;
+  if (argc != 2 || !f32Arg(env, argv[floatsFirst ? 0 : 1], x, &lx) || !u8Arg(env, argv[floatsFirst ? 1 : 0], bits, &lb)) {
+    throwError(env, std::string(name) + ": bad arguments");
+    return false;
+  }
+  if (lb != (lx + 7) / 8) {
+    throwError(env, std::string(name) + ": bits must hold ceil(n / 8) bytes");
+    return false;
+  }
+  *n = static_cast<int64_t>(lx);
+  return true;
+}
+
+// packBinary(x: Float32Array, bits: Uint8Array) → boolean
+napi_value PackBinary(napi_env env, napi_callback_info info) {
   float* x;
   uint8_t* bits;
-  size_t lx, lb;
-  if (argc != 2 || !f32Arg(env, argv[0], &x, &lx) || !u8Arg(env, argv[1], &bits, &lb)) return throwError(env, "packBinary: bad arguments");
-  if (lb != (lx + 7) / 8) return throwError(env, "packBinary: bits must hold ceil(n / 8) bytes");
+  int64_t n;
+  if (!floatsAndBits(env, info, "packBinary", true, &x, &bits, &n)) return nullptr;
   napi_value out;
-  napi_get_boolean(env, packBinary(static_cast<int64_t>(lx), x, bits), &out);
+  napi_get_boolean(env, packBinary(n, x, bits), &out);
   return out;
 }
 
 // unpackBinary(bits: Uint8Array, x: Float32Array)
 napi_value UnpackBinary(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   float* x;
   uint8_t* bits;
-  size_t lx, lb;
-  if (argc != 2 || !u8Arg(env, argv[0], &bits, &lb) || !f32Arg(env, argv[1], &x, &lx)) return throwError(env, "unpackBinary: bad arguments");
-  if (lb != (lx + 7) / 8) return throwError(env, "unpackBinary: bits must hold ceil(n / 8) bytes");
-  unpackBinary(static_cast<int64_t>(lx), bits, x);
+  int64_t n;
+  if (floatsAndBits(env, info, "unpackBinary", false, &x, &bits, &n)) unpackBinary(n, bits, x);
   return nullptr;
 }
 

@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, version_wasm } from '@tensorflow/tfjs-backend-wasm';
+import { guardWasmHeap } from './heapGuard.js';
 import { UserError } from '../util/errors.js';
 import { registerWasmTrainingKernels, setNativeConvolutions } from './kernels/index.js';
 import { nativeStatus } from './native.js';
@@ -122,6 +123,7 @@ const loaders: Record<Concrete, (forced: boolean) => Promise<Loaded>> = {
     const native = nativeStatus();
     setNativeConvolutions(native.addon);
     await activate('wasm', 'the WebAssembly module');
+    guardWasmHeap();
     return {
       name: tf.getBackend(),
       package: '@tensorflow/tfjs-backend-wasm',
