@@ -36,9 +36,9 @@ export function createOptimizer(cfg: OptimizerConfig, params: Map<string, tf.Var
   };
   const wd = cfg.weightDecay;
   if (cfg.name !== 'sgd' || cfg.momentum > 0) {
-    // Adam's moments (SGD's momentum buffer) are made now, beside the parameters, rather than at the first step, where
-    // they would land in the gaps the first step's activations leave in the wasm heap and split
-    // the space later steps need whole.
+    // Adam's moments (SGD's momentum buffer) are made now, beside the parameters, rather than at
+    // the first step, where they would land in the gaps the first step's activations leave in
+    // the wasm heap and split the space later steps need whole.
     for (const [key, w] of params) {
       if (cfg.name === 'sgd') slot(`${key}.momentum`, w);
       else {
