@@ -6,6 +6,9 @@
  * SGD:   g ← ∇ + λw;  b ← μb + g (b = g at the first step);  w ← w − η (nesterov ? g + μb : b)
  * Adam:  g ← ∇ + λw;  m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  w ← w − η m̂ / (√v̂ + ε)
  * AdamW: Adam without λ in g, and w ← w (1 − ηλ) first (decoupled weight decay).
+ *
+ * On wasm with snn's addon the update runs in place in C++ (adamStep, sgdStep in
+ * native/snn_onednn.cc): the same float32 operations in the same order, so the same bits.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerConfig } from '../config/schema.js';
