@@ -10,7 +10,7 @@ import { ConfigSchema, NeuronSchema, OptimizerSchema } from '../src/config/schem
 import { initBackend, type BackendInfo } from '../src/engine/backend.js';
 import { crossEntropy } from '../src/losses/crossEntropy.js';
 import { buildModel, type SpikingModel } from '../src/models/index.js';
-import { createOptimizer } from '../src/train/optimizer.js';
+import { createOptimizer, type Optimizer } from '../src/train/optimizer.js';
 import { createRng, type Rng } from '../src/util/rng.js';
 import type { CaseSpec } from './cases.js';
 import { buildReferenceCnn } from './referenceCnn.js';
@@ -96,6 +96,34 @@ export function makeBatch(spec: CaseSpec, rng: Rng): { x: tf.Tensor4D; y: tf.Ten
   return { x: tf.tensor4d(xs, [spec.batch, h, w, c]), y: tf.tensor1d(ys, 'int32') };
 }
 
+/**
+ * One training step of the bench (forward, gradients, optimizer update at LR) as a function
+ * returning the loss; `atGradients` runs while the step's gradients and saved tensors are alive.
+ */
+export function trainingStep(
+  model: SpikingModel,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  timesteps: number,
+  opt: Optimizer,
+  atGradients: () => void = () => {},
+): () => number {
+  // Gradients come back keyed by tfjs variable name; the optimizer wants the model's keys.
+  const vars = [...model.params.values()];
+  const keyOf = new Map([...model.params].map(([k, v]) => [v.name, k]));
+  return () =>
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => crossEntropy(model.forward(x, { training: true, timesteps }), y), vars);
+      atGradients();
+      const byKey = new Map<string, tf.Tensor>();
+      for (const [name, g] of Object.entries(grads)) byKey.set(keyOf.get(name) ?? name, g);
+      opt.step(byKey, LR);
+      const loss = value.dataSync()[0];
+      if (!Number.isFinite(loss)) throw new Error(`loss is ${loss}`);
+      return loss;
+    });
+}
+
 export async function runCase(spec: CaseSpec): Promise<CaseResult> {
   let peakRss = process.memoryUsage().rss;
   const sample = (): void => {
@@ -115,24 +143,9 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     });
   };
 
-  // Gradients come back keyed by tfjs variable name; the optimizer wants the model's keys.
-  const vars = [...model.params.values()];
-  const keyOf = new Map([...model.params].map(([k, v]) => [v.name, k]));
   const opt = createOptimizer(OptimizerSchema.parse({ name: 'adam', lr: LR, weightDecay: 0 }), model.params);
-  const trainStep = (): number =>
-    tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(
-        () => crossEntropy(model.forward(x, { training: true, timesteps: T }), y),
-        vars,
-      );
-      sample(); // forward activations, saved tensors and gradients all alive: the step's high point
-      const byKey = new Map<string, tf.Tensor>();
-      for (const [name, g] of Object.entries(grads)) byKey.set(keyOf.get(name) ?? name, g);
-      opt.step(byKey, LR);
-      const loss = value.dataSync()[0];
-      if (!Number.isFinite(loss)) throw new Error(`loss is ${loss}`);
-      return loss;
-    });
+  // sample(): forward activations, saved tensors and gradients all alive, the step's high point.
+  const trainStep = trainingStep(model, x, y, T, opt, sample);
 
   /**
    * Warm-up steps (at least `warmup`, and for at least `warmupSeconds` when `warmup` > 0),
@@ -182,7 +195,7 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     spec,
     backend,
     versions: { node: process.version, tfjs: tf.version.tfjs, tfjsBackendWasm: version_wasm },
-    parameters: vars.reduce((n, v) => n + v.size, 0),
+    parameters: [...model.params.values()].reduce((n, v) => n + v.size, 0),
     forward: fwd ? timing(fwd.samples, fwd.cpuSamples, spec.batch) : null,
     train: timing(trn.samples, trn.cpuSamples, spec.batch),
     memory: {

@@ -11,22 +11,13 @@ import { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { OptimizerSchema } from '../src/config/schema.js';
 import { initBackend } from '../src/engine/backend.js';
 import { idleHostBytes } from '../src/engine/hostArrays.js';
-import { crossEntropy } from '../src/losses/crossEntropy.js';
 import { createOptimizer } from '../src/train/optimizer.js';
 import { createRng } from '../src/util/rng.js';
-import { CaseSpecSchema, MODEL_DEFAULTS, MODELS, type BenchModel } from './cases.js';
-import { buildBenchModel, makeBatch } from './measure.js';
+import { CaseSpecSchema, MODEL_DEFAULTS } from './cases.js';
+import { caseFlags, flag } from './flags.js';
+import { buildBenchModel, makeBatch, trainingStep } from './measure.js';
 
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-
-const model = flag('model', 'resnet19') as BenchModel;
-if (!MODELS.includes(model)) throw new Error(`--model: one of ${MODELS.join(', ')}`);
-const timesteps = Number(flag('timesteps', '1'));
-const batch = Number(flag('batch', String(MODEL_DEFAULTS[model].batch)));
-const steps = Number(flag('steps', '3'));
+const { model, timesteps, batch, steps } = caseFlags({ model: 'resnet19', timesteps: 1, steps: 3 });
 const optimizer = flag('optimizer', 'adam');
 
 await initBackend('wasm');
@@ -49,19 +40,12 @@ const line = (what: string): void => {
 const rng = createRng(spec.seed);
 const net = buildBenchModel(spec, rng);
 const { x, y } = makeBatch(spec, rng);
-const vars = [...net.params.values()];
-const keyOf = new Map([...net.params].map(([k, v]) => [v.name, k]));
 const opt = createOptimizer(OptimizerSchema.parse({ name: optimizer, lr: 1e-3, weightDecay: 0 }), net.params);
+let s = 0;
+const step = trainingStep(net, x, y, timesteps, opt, () => line(`step ${s}: gradients`));
 console.log(`${model} T=${timesteps} batch ${batch}, ${optimizer}`);
 line('before the first step');
-for (let s = 1; s <= steps; s++) {
-  tf.tidy(() => {
-    const { value, grads } = tf.variableGrads(() => crossEntropy(net.forward(x, { training: true, timesteps }), y), vars);
-    line(`step ${s}: gradients`);
-    const byKey = new Map<string, tf.Tensor>();
-    for (const [name, g] of Object.entries(grads)) byKey.set(keyOf.get(name) ?? name, g);
-    opt.step(byKey, 1e-3);
-    value.dataSync();
-  });
+for (s = 1; s <= steps; s++) {
+  step();
   line(`step ${s}: updated`);
 }

@@ -9,22 +9,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { OptimizerSchema } from '../src/config/schema.js';
 import { initBackend, type BackendChoice } from '../src/engine/backend.js';
-import { crossEntropy } from '../src/losses/crossEntropy.js';
 import { createOptimizer } from '../src/train/optimizer.js';
 import { createRng } from '../src/util/rng.js';
-import { CaseSpecSchema, MODEL_DEFAULTS, MODELS, type BenchModel } from './cases.js';
-import { buildBenchModel, makeBatch } from './measure.js';
+import { CaseSpecSchema, MODEL_DEFAULTS } from './cases.js';
+import { caseFlags, flag } from './flags.js';
+import { buildBenchModel, makeBatch, trainingStep } from './measure.js';
 
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-
-const model = flag('model', 'tiny') as BenchModel;
-if (!MODELS.includes(model)) throw new Error(`--model: one of ${MODELS.join(', ')}`);
-const timesteps = Number(flag('timesteps', '4'));
-const batch = Number(flag('batch', String(MODEL_DEFAULTS[model].batch)));
-const steps = Number(flag('steps', '5'));
+const { model, timesteps, batch, steps } = caseFlags({ model: 'tiny', timesteps: 4, steps: 5 });
 const backendChoice = flag('backend', 'wasm') as BackendChoice;
 
 const backend = await initBackend(backendChoice);
@@ -53,17 +44,8 @@ for (const config of tf.getKernelsForBackend(backend.name)) {
   });
 }
 
-const vars = [...net.params.values()];
-const keyOf = new Map([...net.params].map(([k, v]) => [v.name, k]));
 const opt = createOptimizer(OptimizerSchema.parse({ name: 'adam', lr: 1e-3, weightDecay: 0 }), net.params);
-const step = (): void =>
-  tf.tidy(() => {
-    const { value, grads } = tf.variableGrads(() => crossEntropy(net.forward(x, { training: true, timesteps }), y), vars);
-    const byKey = new Map<string, tf.Tensor>();
-    for (const [name, g] of Object.entries(grads)) byKey.set(keyOf.get(name) ?? name, g);
-    opt.step(byKey, 1e-3);
-    value.dataSync();
-  });
+const step = trainingStep(net, x, y, timesteps, opt);
 
 step(); // warm-up: kernel JIT, Adam's slots
 recording = true;

@@ -10,11 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConvMode, nativeStatus, type NativeAddon } from '../src/engine/native.js';
 import { packageRoot } from '../src/util/paths.js';
-
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
+import { flag } from './flags.js';
 
 interface Row {
   kernel: string;
