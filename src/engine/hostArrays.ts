@@ -1,11 +1,13 @@
 /**
- * Float32Arrays outside the wasm heap, reused from one training step to the next.
+ * Arrays outside the wasm heap (Float32Array, and Uint8Array for packed bits), reused from one
+ * training step to the next.
  *
  * On the native path what the backward pass needs (LIF membranes, BatchNorm and convolution
  * inputs) is kept in plain arrays, because the wasm heap stops at 4 GB. Allocated afresh every
  * step, those arrays cost V8 a zero-fill, a page fault per 4 KiB on first touch and garbage
- * collection: about a fifth of a `tiny` training step (64 → 51 ms at T = 4, batch 64). The same shapes recur every step, so an
- * array goes back here once its backward pass has read it and the next step takes it again.
+ * collection: about a fifth of a `tiny` training step (64 → 51 ms at T = 4, batch 64). The same
+ * shapes recur every step, so an array goes back here once its backward pass has read it and
+ * the next step takes it again.
  * An array whose backward pass never runs (no gradient was taken) is simply left to the GC.
  *
  * Arrays come back with stale contents: callers overwrite every element.

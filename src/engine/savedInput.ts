@@ -5,7 +5,7 @@
  * everything saved for the backward pass). Any other input (an image, summed spikes of a
  * residual connection, event counts) is kept as floats. Restoring gives back the same values.
  */
-import { releaseHostArray, takeHostArray, takeHostBytes } from './hostArrays.js';
+import { hostCopy, releaseHostArray, takeHostBytes } from './hostArrays.js';
 import type { NativeHeap } from './heap.js';
 
 export type SavedInput = { kind: 'bits'; bits: Uint8Array; length: number } | { kind: 'floats'; values: Float32Array };
@@ -14,9 +14,7 @@ export function saveInput(heap: NativeHeap, x: Float32Array): SavedInput {
   const bits = takeHostBytes(Math.ceil(x.length / 8));
   if (heap.addon.packBinary(x, bits)) return { kind: 'bits', bits, length: x.length };
   releaseHostArray(bits);
-  const values = takeHostArray(x.length);
-  values.set(x);
-  return { kind: 'floats', values };
+  return { kind: 'floats', values: hostCopy(x) };
 }
 
 /** Writes the saved values into `out` (a heap view of the same length) and releases them. */
