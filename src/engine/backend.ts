@@ -7,10 +7,10 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, version_wasm } from '@tensorflow/tfjs-backend-wasm';
-import { guardWasmHeap } from './heapGuard.js';
+import { guardWasmHeap } from '../backends/wasm-native/heapGuard.js';
 import { UserError } from '../util/errors.js';
-import { registerWasmTrainingKernels, setNativeConvolutions } from './kernels/index.js';
-import { nativeStatus } from './native.js';
+import { registerWasmTrainingKernels, setNativeConvolutions } from '../backends/wasm-native/kernels/index.js';
+import { nativeStatus } from '../backends/wasm-native/native.js';
 
 export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 

@@ -22,7 +22,7 @@
  * `neuron.type: relu` builds the same network as an ANN: every SN is a ReLU and T is 1.
  */
 import * as tf from '@tensorflow/tfjs';
-import { nativeHeap } from '../engine/heap.js';
+import { keepsOutsideDevice } from '../engine/backwardStore.js';
 import type { ModelConfig } from '../config/schema.js';
 import type { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
@@ -153,13 +153,13 @@ export function buildResnet(cfg: ModelConfig, input: InputSpec, rng: Rng, label:
     for (const st of stages) {
       const input = y;
       y = scoped(() => st(outs, ctx));
-      // On the native path nothing of a block's input is needed by the backward pass any more
-      // (saved copies live outside the heap; tfjs's tape keeps only its shape), so it is freed
-      // now rather than at the end of the step. Elsewhere tfjs's own gradients may need it.
+      // When the backend keeps backward-pass data off the device, nothing of a block's input is
+      // needed any more (tfjs's tape keeps only its shape), so it is freed now rather than at
+      // the end of the step. Elsewhere tfjs's own gradients may need it.
       // DANet's dense links read every earlier stage's output: those stay.
       if (dense) outs.push(y);
       else {
-        if (!tr && nativeHeap() !== null) input.dispose();
+        if (!tr && keepsOutsideDevice()) input.dispose();
         outs[0] = y;
       }
     }
