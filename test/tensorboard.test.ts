@@ -158,6 +158,25 @@ test('a trained run folder has an event file whose scalars, text and histograms 
     const counts = bucketLimit.map((lim, i) => w.filter((v) => v <= lim && (i === 0 || v > bucketLimit[i - 1])).length);
     assert.deepEqual(bucket, counts, `buckets of ${name}`);
   }
+
+  // Resumed for a 4th epoch: a second file that opens with a SessionLog START at the step the
+  // run continues from (TensorBoard drops what an earlier session wrote from there on).
+  const more = runCli(['train', '--resume', dir, '--set', 'train.epochs=4', '--runs-dir', runs, '-q']);
+  assert.equal(more.code, 0, more.stderr);
+  const second = readdirSync(dir).filter((f) => f.startsWith('events.out.tfevents.') && f !== files[0]);
+  assert.equal(second.length, 1);
+  const ev2 = readRecords(join(dir, second[0])).map(decode) as (Event & { sessionLog?: { status: string } })[];
+  const rows4 = readFileSync(join(dir, 'metrics.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+  assert.equal(rows4.length, 4);
+  const step3 = Number(rows4[2][head.indexOf('step')]);
+  assert.equal(ev2[0].fileVersion, 'brain.Event:2');
+  assert.equal(ev2[1].step, step3);
+  assert.equal(ev2[1].sessionLog?.status, 'START');
+  assert.equal(ev2[2].summary?.value[0].tag, 'config');
+  assert.equal(ev2.length, 4);
+  assert.equal(ev2[3].step, Number(rows4[3][head.indexOf('step')]));
+  const acc4 = ev2[3].summary!.value.find((v) => v.tag === 'test/accuracy')!.simpleValue!;
+  assert.ok(Math.abs(acc4 - Number(rows4[3][head.indexOf('test_acc')])) < 5e-6);
 });
 
 test('train.tensorboard: false writes no event file', () => {

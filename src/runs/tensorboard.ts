@@ -10,7 +10,9 @@
  * - the firing rate of every spiking layer (`firing_rate/<layer>`), when the epoch was evaluated;
  * - a histogram of every trained parameter (`weights/<name>`, 30 equal buckets from min to max);
  *
- * and once per session the resolved config as a text summary (`config`, YAML in Markdown).
+ * and once per session the resolved config as a text summary (`config`, YAML in Markdown); a
+ * resumed session starts with a SessionLog START at its step, so TensorBoard discards points of
+ * epochs the resume repeats.
  * Messages follow TensorBoard's event.proto / summary.proto (only the fields written are
  * declared here) and are encoded with protobufjs; records use TFRecord framing (tfrecord.ts).
  * `train.tensorboard: false` writes none.
@@ -36,8 +38,11 @@ const root = protobuf.Root.fromJSON({
             step: { type: 'int64', id: 2 },
             file_version: { type: 'string', id: 3 },
             summary: { type: 'Summary', id: 5 },
+            session_log: { type: 'SessionLog', id: 7 },
           },
         },
+        // status is the SessionStatus enum (START = 1).
+        SessionLog: { fields: { status: { type: 'int32', id: 1 } } },
         Summary: {
           fields: { value: { rule: 'repeated', type: 'Value', id: 1 } },
           nested: {
@@ -82,6 +87,7 @@ const root = protobuf.Root.fromJSON({
 });
 const EventType = root.lookupType('tensorboard.Event');
 const DT_STRING = 7;
+const SESSION_START = 1;
 export const HISTOGRAM_BUCKETS = 30;
 
 /** The TensorBoard tag of a metrics.csv column (null: not a curve). */
@@ -166,6 +172,9 @@ export function openEventLog(dir: string, config: object, step: number, enabled:
   };
   const summary = (s: number, value: SummaryValue[]): void => write({ step: s, summary: { value } });
   write({ step, file_version: 'brain.Event:2' });
+  // A resumed run: TensorBoard drops the points an earlier session wrote at this step or later
+  // (epochs whose checkpoint was lost), as it does for TensorFlow's restarts.
+  if (step > 0) write({ step, session_log: { status: SESSION_START } });
   const text = `\`\`\`yaml\n${stringify(config)}\`\`\``;
   summary(step, [
     {
