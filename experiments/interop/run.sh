@@ -7,7 +7,7 @@
 #   SNN           how to call snn                         (default: node bin/snn)
 #   RUN           an existing quickstart run folder       (default: train one into RUNS)
 #   RUNS          runs folder                             (default: runs/interop)
-#   NIR_CHECKOUTS checkouts of NIR's Python package, e.g. of tags v1.0.6 v1.0.7 (optional)
+#   NIR_CHECKOUTS checkouts of NIR's Python package, e.g. of tags v1.0.5 v1.0.6 v1.0.7 (optional)
 #   NIR_PYTHON    a python with numpy, h5py and torch     (default: /usr/bin/python3)
 #   TB_PYTHON     a python with the tensorboard package   (optional)
 #   OUT           the log                                 (default: experiments/interop/results.txt)
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../.."
 SNN=${SNN:-node bin/snn}
 RUNS=${RUNS:-runs/interop}
 OUT=${OUT:-experiments/interop/results.txt}
-say() { printf '\n$ %s\n' "$*"; "$@" 2>&1; }
+say() { printf '\n$ %s\n' "$*"; "$@" 2>&1 || echo "(exit code $?)"; }
 {
   if [ -z "${RUN:-}" ]; then
     $SNN train --config configs/quickstart.yaml --runs-dir "$RUNS" -q
