@@ -181,7 +181,7 @@ test('a trained run folder has an event file whose scalars, text and histograms 
 
 test('train.tensorboard: false writes no event file', () => {
   const runs = tempDir('tb-off');
-  const r = runCli(['train', '--config', fixture('synthetic.yaml'), '--set', 'train.epochs=1', '--set', 'train.tensorboard=false', '--runs-dir', runs, '-q']);
+  const r = runCli(['train', '--config', fixture('synthetic.yaml'), '--set', 'train.epochs=1', '--set', 'data.synthetic.train=64', '--set', 'data.synthetic.test=16', '--set', 'train.tensorboard=false', '--runs-dir', runs, '-q']);
   assert.equal(r.code, 0, r.stderr);
   const dir = join(runs, readdirSync(runs)[0]);
   assert.deepEqual(readdirSync(dir).filter((f) => f.includes('tfevents')), []);
