@@ -292,12 +292,25 @@ function fromNir(g: NirGraph, like: ExportModel): ExportModel {
     if (n.type === 'Input') {
       const s = hwc(num(f.shape));
       nodes.push({ id: name, op: 'input', inputs: [], shape: s });
-      nodes.push({ id: `${name}.repeat`, op: 'repeat', inputs: [name], shape: s });
       shapeOf.set(name, s);
       return;
     }
     if (n.type === 'Output') return;
-    const src = inputsOf(name).length === 1 && g.nodes.get(inputsOf(name)[0])!.type === 'Input' ? `${inputsOf(name)[0]}.repeat` : wire(name);
+    const fromInput = inputsOf(name).length === 1 && g.nodes.get(inputsOf(name)[0])!.type === 'Input';
+    if (fromInput && n.type === 'Conv2d' && name.endsWith('.normalise')) {
+      // (x − mean)/std as a 1×1 conv; the engine takes normalised images, so it passes through.
+      const C = like.input.channels;
+      assert.deepEqual(arr(f.weight).shape, [C, C, 1, 1]);
+      for (let c = 0; c < C; c++) {
+        assert.equal((arr(f.weight).data as Float32Array)[c * C + c], Math.fround(1 / like.input.std[c]));
+        assert.equal((arr(f.bias).data as Float32Array)[c], Math.fround(-like.input.mean[c] / like.input.std[c]));
+      }
+      nodes.push({ id: `${name}.repeat`, op: 'repeat', inputs: [inputsOf(name)[0]], shape: shapeOf.get(inputsOf(name)[0])! });
+      shapeOf.set(name, shapeOf.get(inputsOf(name)[0])!);
+      return;
+    }
+    const normalised = inputsOf(name).length === 1 && inputsOf(name)[0].endsWith('.normalise');
+    const src = normalised ? `${inputsOf(name)[0]}.repeat` : wire(name);
     if (n.type === 'Conv2d') {
       const w = arr(f.weight);
       const [O, I, K] = w.shape;
@@ -360,9 +373,11 @@ test('NIR: opens with h5wasm, node types, fields, shapes and edges as the spec h
     const file = join(dir, 'model.nir');
     await writeNir(file, toNirGraph(em, { timesteps: 3 }));
     const g = await readNir(file);
-    assert.equal(g.version, '1.0.0');
+    assert.equal(g.version, '1.0.6');
     const types = new Map([...g.nodes].map(([k, n]) => [k, n.type]));
     assert.equal(types.get('input'), 'Input');
+    assert.equal(types.get('input.normalise'), 'Conv2d');
+    assert.deepEqual(g.edges.filter(([s]) => s === 'input'), [['input', 'input.normalise']]);
     assert.equal(types.get('output'), 'Output');
     assert.equal(types.get('stem'), 'Conv2d');
     assert.equal(types.get('stem.sn'), 'LIF');

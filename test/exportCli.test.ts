@@ -96,7 +96,7 @@ test('ternary run → snn export: 2-bit packed, engine agrees with snn eval; NIR
   const n = runCli(['export', run, '--ternary', '--format', 'nir', '--out', nirOut]);
   assert.equal(n.code, 0, n.stderr);
   const g = await readNir(join(nirOut, 'model.nir'));
-  assert.equal(g.version, '1.0.0');
+  assert.equal(g.version, '1.0.6');
   const types = [...g.nodes.values()].map((v) => v.type);
   for (const t of ['Input', 'Conv2d', 'LIF', 'Flatten', 'Affine', 'Output']) assert.ok(types.includes(t), t);
   assert.ok(g.edges.length >= g.nodes.size - 1);

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { BACKENDS, type BackendName } from '../config/schema.js';
 import { runEval } from '../train/evalSession.js';
 import { UserError } from '../util/errors.js';
+import { checkPredictionsPath, writePredictions } from '../runs/predictions.js';
 import { collect, parseChoice, parsePositiveInt } from './common.js';
 
 interface EvalFlags {
@@ -15,6 +16,7 @@ interface EvalFlags {
   set: string[];
   exported?: string;
   compare?: boolean;
+  predictions?: string;
 }
 
 export function evalCommand(program: Command): void {
@@ -30,6 +32,7 @@ export function evalCommand(program: Command): void {
     .option('-s, --set <key=value>', 'override a value of the run config, e.g. data.root=/data/fmnist', collect, [])
     .option('--json', 'print the result as JSON')
     .option('--exported <dir>', 'evaluate an snn export folder with the TensorFlow.js-free engine instead of a run')
+    .option('--predictions <file>', 'also write every image\'s label, prediction, logits and spike count to a CSV file')
     .option('--compare', 'with --exported: also run the source checkpoint with TensorFlow.js and report prediction agreement')
     .action(async (target: string | undefined, f: EvalFlags) => {
       if (f.exported !== undefined) {
@@ -40,6 +43,7 @@ export function evalCommand(program: Command): void {
       }
       if (f.compare) throw new UserError('--compare: goes with --exported DIR');
       if (target === undefined) throw new UserError("eval: needs a run, a checkpoint folder or 'latest' (or --exported DIR)");
+      if (f.predictions !== undefined) checkPredictionsPath(f.predictions);
       const res = await runEval({
         target,
         runsDir: f.runsDir,
@@ -48,10 +52,12 @@ export function evalCommand(program: Command): void {
         timesteps: f.timesteps ? parsePositiveInt('--timesteps', f.timesteps) : undefined,
         backend: f.backend ? parseChoice<BackendName>('--backend', f.backend, BACKENDS) : undefined,
         sets: f.set,
+        perImage: f.predictions !== undefined,
       });
-      const { backendInfo, ...out } = res;
+      const { backendInfo, perImage, ...out } = res;
+      if (f.predictions !== undefined && perImage) writePredictions(f.predictions, perImage);
       if (f.json) {
-        process.stdout.write(`${JSON.stringify({ ...out, backendPackage: backendInfo.package }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ ...out, backendPackage: backendInfo.package, predictionsFile: f.predictions ?? null }, null, 2)}\n`);
         return;
       }
       const lines = [
@@ -63,6 +69,7 @@ export function evalCommand(program: Command): void {
         `speed       ${out.imagesPerSecond.toFixed(0)} img/s on ${out.backend}`,
         `firing rate ${out.meanFiringRate.toFixed(4)} spikes per neuron per step, by layer:`,
         ...Object.entries(out.firingRates).map(([k, v]) => `  ${k.padEnd(28)} ${v.toFixed(4)}`),
+        ...(f.predictions !== undefined ? [`predictions ${out.count} rows in ${f.predictions}`] : []),
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     });

@@ -1,6 +1,7 @@
 /** `snn eval --exported DIR [--compare]`: the engine's report on stdout, or JSON. */
 import { BACKENDS, type BackendName } from '../config/schema.js';
 import { runExportedEval } from '../export/evalExported.js';
+import { checkPredictionsPath, writePredictions } from '../runs/predictions.js';
 import { parseChoice, parsePositiveInt } from './common.js';
 
 export interface ExportedEvalFlags {
@@ -10,19 +11,23 @@ export interface ExportedEvalFlags {
   backend?: string;
   set: string[];
   compare?: boolean;
+  predictions?: string;
 }
 
 export async function exportedEvalCommand(dir: string, f: ExportedEvalFlags): Promise<void> {
-  const out = await runExportedEval({
+  if (f.predictions !== undefined) checkPredictionsPath(f.predictions);
+  const { perImage, ...out } = await runExportedEval({
     dir,
     split: parseChoice('--split', f.split, ['test', 'train'] as const),
     timesteps: f.timesteps ? parsePositiveInt('--timesteps', f.timesteps) : undefined,
     sets: f.set,
     compare: f.compare === true,
     backend: f.backend ? parseChoice<BackendName>('--backend', f.backend, BACKENDS) : undefined,
+    perImage: f.predictions !== undefined,
   });
+  if (f.predictions !== undefined && perImage) writePredictions(f.predictions, perImage);
   if (f.json) {
-    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ ...out, predictionsFile: f.predictions ?? null }, null, 2)}\n`);
     return;
   }
   const c = out.compare;
@@ -43,6 +48,7 @@ export async function exportedEvalCommand(dir: string, f: ExportedEvalFlags): Pr
       : []),
     `firing rate ${out.meanFiringRate.toFixed(4)} spikes per neuron per step, by layer:`,
     ...Object.entries(out.firingRates).map(([k, v]) => `  ${k.padEnd(28)} ${v.toFixed(4)}`),
+    ...(f.predictions !== undefined ? [`predictions ${out.count} rows in ${f.predictions}`] : []),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -57,22 +57,29 @@ export function exportCommand(program: Command): void {
         (l) =>
           `  ${l.id.padEnd(28)} ${l.kind.padEnd(6)} ${l.precision.padEnd(8)} ${String(l.trainedBits).padStart(2)} bit  ${String(l.weights).padStart(9)} w  ${kb(l.bytes).padStart(10)}${l.sparsity !== null ? `  ${(100 * l.sparsity).toFixed(1)}% zero` : ''}`,
       );
+      const ternaryCount = res.layers.filter((l) => l.precision === 'ternary').length;
+      const floatLayers = res.layers.filter((l) => l.precision === 'float32');
+      const sizeLines =
+        'fileBytes' in s
+          ? [
+              `size        model.nir ${kb(s.fileBytes)} (HDF5, gzip); ${s.weights} weights and biases as float32 (${kb(s.weightBytes)}), ${kb(s.arrayBytes)} of arrays before compression; --format snn packs ternary layers`,
+              `ternary     ${ternaryCount} layers written as their float32 values (NIR has no ternary type)`,
+            ]
+          : [
+              `size        ${kb(s.packedBytes)} against ${kb(s.float32Bytes)} as float32: ${s.ratio.toFixed(2)}x smaller` +
+                (res.checkpointWeightsBytes !== null ? ` (checkpoint weights.bin: ${kb(res.checkpointWeightsBytes)})` : ''),
+              s.ternaryLayers.count > 0
+                ? `ternary     ${s.ternaryLayers.count} layers, ${s.ternaryLayers.weights} weights: ${kb(s.ternaryLayers.packedBytes)} against ${kb(s.ternaryLayers.float32Bytes)} float32, ${s.ternaryLayers.ratio.toFixed(2)}x smaller`
+                : `ternary     none (every layer float32)`,
+            ];
       const lines = [
         `exported    ${res.out} (${res.format}${res.postTraining ? ', POST-TRAINING ternarisation' : ''})`,
         `from        ${res.checkpoint}${res.epoch !== null ? ` (epoch ${res.epoch})` : ''}`,
         `files       ${res.files.map((x) => `${x.name} ${kb(x.bytes)}`).join(', ')}`,
         `layers      (trained bits, weights, stored size):`,
         ...rows,
-        res.format === 'nir'
-          ? `size        model.nir ${kb(s.packedBytes)} (HDF5, float32 weights, per-neuron parameter arrays); float32 weights of this network ${kb(s.float32Bytes)}; --format snn packs it`
-          : `size        ${kb(s.packedBytes)} against ${kb(s.float32Bytes)} as float32: ${s.ratio.toFixed(2)}x smaller` +
-            (res.checkpointWeightsBytes !== null ? ` (checkpoint weights.bin: ${kb(res.checkpointWeightsBytes)})` : ''),
-        res.format === 'nir'
-          ? `ternary     ${s.ternaryLayers.count} layers written as their float32 values (NIR has no ternary type)`
-          : s.ternaryLayers.count > 0
-          ? `ternary     ${s.ternaryLayers.count} layers, ${s.ternaryLayers.weights} weights: ${kb(s.ternaryLayers.packedBytes)} against ${kb(s.ternaryLayers.float32Bytes)} float32, ${s.ternaryLayers.ratio.toFixed(2)}x smaller`
-          : `ternary     none (every layer float32)`,
-        `float       ${s.floatLayers.count} layers kept float32, ${s.floatLayers.weights} weights, ${kb(s.floatLayers.bytes)}`,
+        ...sizeLines,
+        `float       ${floatLayers.length} layers kept float32, ${floatLayers.reduce((n, l) => n + l.weights, 0)} weights, ${kb(floatLayers.reduce((n, l) => n + l.bytes, 0))}`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     });

@@ -4,7 +4,7 @@
  * columns; both take runs, sweeps or folders of runs, or everything under --runs-dir.
  */
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import {
   bitsOf,
@@ -25,6 +25,7 @@ import {
   toText,
 } from '../runs/compare.js';
 import { readMetrics } from '../runs/metrics.js';
+import { comparePredictions, comparisonText, readPredictions } from '../runs/predictions.js';
 import { groupOverSeeds, groupsToMarkdown } from '../runs/aggregate.js';
 import { findRun, readJson } from '../runs/runFolder.js';
 import { validateConfig } from '../config/load.js';
@@ -39,9 +40,23 @@ interface TableFlags {
   runsDir: string;
 }
 
+const isFile = (p: string): boolean => existsSync(p) && statSync(p).isFile();
+
+/** `snn runs compare A.csv B.csv`: two prediction files of `snn eval --predictions`. */
+function comparePredictionFiles(a: string, b: string, f: TableFlags): void {
+  if (f.csv || f.sort) throw new UserError('--csv and --sort: go with runs, not with two prediction files');
+  const c = comparePredictions(readPredictions(a), readPredictions(b), [a, b]);
+  process.stdout.write(f.json ? `${JSON.stringify({ a, b, ...c }, null, 2)}\n` : comparisonText(c, a, b));
+}
+
 function tableAction(kind: 'list' | 'compare') {
   return (targets: string[], f: TableFlags): void => {
     if (f.csv && f.json) throw new UserError('--csv and --json: pick one');
+    if (kind === 'compare' && targets.some(isFile)) {
+      if (targets.length !== 2 || !targets.every(isFile)) throw new UserError('runs compare: give two prediction files (snn eval --predictions), or runs');
+      comparePredictionFiles(targets[0], targets[1], f);
+      return;
+    }
     const { refs, firstKeys } = resolveTargets(targets, f.runsDir);
     if (refs.length === 0) {
       if (f.json) process.stdout.write('[]\n');
@@ -163,7 +178,7 @@ function aggregateAction(targets: string[], f: { runsDir: string; json?: boolean
 export function runsCommand(program: Command): void {
   const runs = program.command('runs').description('tables and plots across run folders and sweeps');
   tableCommand(runs, 'list', 'one row per run: status, varied config keys, accuracy, epochs, time (default)', true);
-  tableCommand(runs, 'compare', 'like list, with bits, parameters, model size, firing rate, SOP and energy');
+  tableCommand(runs, 'compare', 'like list, with bits, parameters, model size, firing rate, SOP and energy; or two prediction CSV files: agreement, confusion matrix, per class');
   runs
     .command('aggregate')
     .description('group runs over seeds: mean ± std of accuracy per combination of the other varied keys (Markdown)')

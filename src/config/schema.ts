@@ -177,6 +177,8 @@ export const TrainSchema = z
     gradClip: posNum.nullable().default(null),
     /** A NaN or infinite loss: stop the run (exit 1, last checkpoint kept) or skip that batch's update and count it. */
     onNonFinite: z.enum(['stop', 'skip']).default('stop'),
+    /** Write TensorBoard event files into the run folder (src/runs/tensorboard.ts). */
+    tensorboard: z.boolean().default(true),
   })
   .prefault({});
 

@@ -13,6 +13,7 @@ import { Engine } from './engine/engine.js';
 import { evaluateEngine, type EngineEvalResult } from './engine/evaluate.js';
 import { NIR_FILE } from './nir.js';
 import { MANIFEST, readSnnExport, type Manifest } from './snnFormat.js';
+import type { PerImage } from '../train/evaluate.js';
 
 export interface ExportedEvalRequest {
   dir: string;
@@ -22,6 +23,8 @@ export interface ExportedEvalRequest {
   compare?: boolean;
   backend?: Config['backend'];
   onProgress?: (done: number, total: number) => void;
+  /** Keep every image's label, prediction, logits and spike count (`perImage` of the outcome). */
+  perImage?: boolean;
 }
 
 export interface Agreement {
@@ -38,7 +41,7 @@ export interface Agreement {
   checkpointChanged: boolean;
 }
 
-export interface ExportedEvalOutcome extends Omit<EngineEvalResult, 'predictions'> {
+export interface ExportedEvalOutcome extends Omit<EngineEvalResult, 'predictions' | 'logits' | 'spikes'> {
   exported: string;
   engine: 'snn-engine (TensorFlow.js-free)';
   split: 'test' | 'train';
@@ -48,6 +51,7 @@ export interface ExportedEvalOutcome extends Omit<EngineEvalResult, 'predictions
   postTraining: boolean;
   source: string;
   compare: Agreement | null;
+  perImage?: PerImage;
 }
 
 function sourceConfig(manifest: Manifest, sets: readonly string[], file: string): Config {
@@ -74,7 +78,7 @@ export async function runExportedEval(req: ExportedEvalRequest): Promise<Exporte
   } catch (e) {
     throw new UserError(`${file}: ${(e as Error).message}`);
   }
-  const { predictions, ...res } = evaluateEngine(engine, set, manifest.input.mean, manifest.input.std, req.onProgress);
+  const { predictions, logits, spikes, ...res } = evaluateEngine(engine, set, manifest.input.mean, manifest.input.std, req.onProgress);
 
   let compare: Agreement | null = null;
   if (req.compare) {
@@ -109,5 +113,8 @@ export async function runExportedEval(req: ExportedEvalRequest): Promise<Exporte
     postTraining: manifest.postTraining,
     source: String(manifest.source?.checkpoint ?? manifest.source?.run ?? 'unknown'),
     compare,
+    ...(req.perImage
+      ? { perImage: { labels: Int32Array.from(set.labels), predictions, logits, classes: manifest.numClasses, spikes } }
+      : {}),
   };
 }

@@ -21,6 +21,7 @@ import { snnVersion } from '../util/version.js';
 import { exportModel } from './graph.js';
 import { outChannels, weightCount, type ExportModel } from './model.js';
 import { NIR_FILE, nirRefusal, toNirGraph, writeNir } from './nir.js';
+import { nirSizeReport, type NirSizeReport } from './nirSizes.js';
 import { checkOutputDir, writeOutputDir } from './outputDir.js';
 import { packedBytes } from './pack.js';
 import { sizeReport, writeSnnExport, type SizeReport } from './snnFormat.js';
@@ -64,7 +65,8 @@ export interface ExportOutcome {
   postTraining: boolean;
   timesteps: number;
   layers: ExportLayer[];
-  sizes: SizeReport;
+  /** snn: the packed format's sizes; nir: the HDF5 file's. */
+  sizes: SizeReport | NirSizeReport;
   /** The checkpoint's weights.bin (float32 parameters and BN statistics). */
   checkpointWeightsBytes: number | null;
   notes: string[];
@@ -83,13 +85,15 @@ export function checkExportable(cfg: Config, req: Pick<ExportRequest, 'ternary' 
   if (req.postTraining && cfg.quant.bits === 2) throw new UserError(`--post-training: ${where} was trained ternary already (quant.bits 2); leave the flag out`);
 }
 
-function layerTable(m: ExportModel): ExportLayer[] {
+/** `packed`: ternary layers as 2-bit codes (the snn format); NIR stores every layer as float32. */
+function layerTable(m: ExportModel, packed: boolean): ExportLayer[] {
   const rows: ExportLayer[] = [];
   for (const n of m.nodes) {
     if (n.op !== 'conv' && n.op !== 'linear') continue;
     const count = weightCount(n);
     const out = outChannels(n);
     const t = n.weights.kind === 'ternary';
+    const codes = t && packed;
     let zeros = 0;
     if (n.weights.kind === 'ternary') for (const c of n.weights.codes) if (c === 0) zeros++;
     rows.push({
@@ -98,7 +102,7 @@ function layerTable(m: ExportModel): ExportLayer[] {
       precision: n.weights.kind,
       trainedBits: n.trainedBits,
       weights: count,
-      bytes: t ? packedBytes(count) + 8 * out : 4 * (count + out),
+      bytes: codes ? packedBytes(count) + 8 * out : 4 * (count + out),
       sparsity: t ? zeros / count : null,
     });
   }
@@ -173,9 +177,9 @@ export async function runExport(req: ExportRequest): Promise<ExportOutcome> {
       timesteps: em.timesteps,
       dt: 1,
       time_unit: 'one time step of the trained network (dt = 1): tau is in steps',
-      encoding: 'direct: Input receives the normalised image (pixel/255 - mean)/std at every one of the time steps',
-      input_mean: em.input.mean.join(','),
-      input_std: em.input.std.join(','),
+      encoding: 'direct: Input receives the image as pixel/255 (channels first) at every one of the time steps; node input.normalise computes (x - mean)/std',
+      input_mean: em.input.mean,
+      input_std: em.input.std,
       readout: `the prediction is the argmax of the mean over ${em.timesteps} time steps of Output`,
       neuron_semantics: 'fires when v >= v_threshold (our Theta(0) = 1), then v = v_reset; v starts at v_reset',
       ternary: req.ternary ? 'ternary layers written as float32 values alpha*gamma/sigma*code' : 'float32',
@@ -183,7 +187,7 @@ export async function runExport(req: ExportRequest): Promise<ExportOutcome> {
     });
     const file = join(tmp, NIR_FILE);
     await writeNir(file, g);
-    const sizes = sizeReport(em, statSync(file).size);
+    const sizes = nirSizeReport(g, statSync(file).size);
     writeFileSync(
       join(tmp, 'export.json'),
       `${JSON.stringify({ format: 'nir', nirVersion: g.version, file: NIR_FILE, createdAt: new Date().toISOString(), generator, ternary: req.ternary, postTraining: req.postTraining, timesteps: em.timesteps, input: em.input, sizes, nodes: g.nodes.size, edges: g.edges.length, source, notes }, null, 1)}\n`,
@@ -203,7 +207,7 @@ export async function runExport(req: ExportRequest): Promise<ExportOutcome> {
     ternary: req.ternary,
     postTraining: req.postTraining,
     timesteps: em.timesteps,
-    layers: layerTable(em),
+    layers: layerTable(em, req.format === 'snn'),
     sizes: written,
     checkpointWeightsBytes: ckInfo.bytes,
     notes,

@@ -1,15 +1,20 @@
 /**
- * NIR (the Neuromorphic Intermediate Representation, spec 1.0) as HDF5, written with h5wasm, in
- * the layout of NIR's reference writer (`nir.write`):
+ * NIR (the Neuromorphic Intermediate Representation) as HDF5, written with h5wasm, in the
+ * layout of NIR's reference writer (`nir.write`):
  *
- *   /version           string dataset ("1.0.0")
+ *   /version           string dataset: the NIR release whose reader the file needs (1.0.6,
+ *                      the first with LIF/IF `v_reset`; earlier readers refuse or drop it)
  *   /node              the NIRGraph: type = "NIRGraph", nodes/<name>/..., edges [n, 2] strings
- *                      (source, target), metadata/... (informative only)
+ *                      (source, target), metadata/... (informative only: strings, numbers,
+ *                      float64 arrays)
  *   /node/nodes/<name> one group per node: `type` (string) and the node's fields, arrays in
  *                      NIR's layouts (channels first: [C, H, W]; Conv2d weight [out, in, kh, kw];
  *                      Affine weight [out, in]), float32 values, int64 integers
  *
  * How an exported network maps (docs/export.md says why):
+ * - the input is the image on the [0, 1] scale (pixel/255), channels first; a 1×1 Conv2d
+ *   `input.normalise` (weight 1/std on the diagonal, bias −mean/std) normalises it:
+ *   y_c = (x_c − mean_c)/std_c, exactly what the network was trained on;
  * - conv + BN (folded) → Conv2d with bias; ternary weights are written as their values
  *   α·γ/σ · c (NIR has no ternary type; the codes are sign(weight) and the scale |weight|);
  * - linear → Affine; flatten → Flatten (NIR flattens C, H, W; the next Affine's columns are
@@ -18,9 +23,10 @@
  *   v_leak = v_reset = V_reset, v_threshold = V_th; IF → IF with r = 1;
  * - residual add → the edges of both operands converge on the consumer (NIR sums a node's inputs);
  *   DA mean of k maps → a Scale node (1/k) that the k maps converge on;
- * - direct encoding's repeat and the time-mean readout are not nodes: the input is the normalised
- *   image presented at every step, Output carries the logits per step, whose mean over T steps
- *   is the prediction (said in the graph metadata).
+ * - direct encoding's repeat and the time-mean readout are not nodes: the input is presented
+ *   at every step, Output carries the logits per step, whose mean over T steps is the
+ *   prediction (said in the graph metadata and docs/export.md; NIR's Integrator could hold
+ *   the mean, but few NIR backends import it).
  *
  * Refused (NIR cannot express them; nothing is written): IAND joins (SEW sew-iand), max pooling,
  * soft reset (NIR's LIF/IF reset to v_reset).
@@ -28,7 +34,8 @@
 import { UserError } from '../util/errors.js';
 import { size, type ConvNode, type ExportModel, type ExportNode, type LinearNode, type NeuronNode } from './model.js';
 
-export const NIR_VERSION = '1.0.0';
+/** The NIR release the file needs: LIF/IF `v_reset` exists from NIR 1.0.6 on. */
+export const NIR_VERSION = '1.0.6';
 export const NIR_FILE = 'model.nir';
 
 type H5 = typeof import('h5wasm/node');
@@ -64,11 +71,12 @@ export interface NirNode {
   type: string;
   fields: Record<string, NirField>;
 }
+export type NirMetadata = Record<string, string | number | number[]>;
 export interface NirGraph {
   version: string;
   nodes: Map<string, NirNode>;
   edges: [string, string][];
-  metadata: Record<string, string | number>;
+  metadata: NirMetadata;
 }
 
 const f32 = (data: Float32Array | number[], shape: number[]): NirArray => ({ data: Float32Array.from(data), shape });
@@ -135,8 +143,27 @@ function neuronNode(n: NeuronNode): NirNode {
   };
 }
 
+/** (x − mean)/std per channel as a 1×1 Conv2d: weight 1/std on the diagonal, bias −mean/std. */
+function normalisationNode(m: ExportModel): NirNode {
+  const { channels: C, height: H, width: W, mean, std } = m.input;
+  const w = new Float32Array(C * C);
+  for (let c = 0; c < C; c++) w[c * C + c] = 1 / std[c];
+  return {
+    type: 'Conv2d',
+    fields: {
+      input_shape: i64([H, W]),
+      weight: { data: w, shape: [C, C, 1, 1] },
+      stride: i64([1, 1]),
+      padding: i64([0, 0]),
+      dilation: i64([1, 1]),
+      groups: i64([1], []),
+      bias: f32(mean.map((v, c) => -v / std[c]), [C]),
+    },
+  };
+}
+
 /** The NIR graph of an exported network (refuses what NIR cannot express). */
-export function toNirGraph(m: ExportModel, metadata: Record<string, string | number>): NirGraph {
+export function toNirGraph(m: ExportModel, metadata: NirMetadata): NirGraph {
   const why = nirRefusal(m);
   if (why) throw new UserError(`--format nir: ${why}`);
   const byId = new Map<string, ExportNode>(m.nodes.map((n) => [n.id, n]));
@@ -153,10 +180,14 @@ export function toNirGraph(m: ExportModel, metadata: Record<string, string | num
   for (const n of m.nodes) {
     flatOf.set(n.id, null);
     switch (n.op) {
-      case 'input':
+      case 'input': {
         nodes.set(n.id, { type: 'Input', fields: { shape: i64(chw(n.shape)) } });
-        sources.set(n.id, [n.id]);
+        const norm = `${n.id}.normalise`;
+        nodes.set(norm, normalisationNode(m));
+        edges.push([n.id, norm]);
+        sources.set(n.id, [norm]);
         break;
+      }
       case 'repeat':
       case 'timeMean':
         sources.set(n.id, from(n.inputs));
@@ -255,7 +286,9 @@ export async function writeNir(file: string, g: NirGraph): Promise<void> {
     root.create_dataset({ name: 'edges', data: g.edges.flat(), shape: [g.edges.length, 2] });
     const meta = root.create_group('metadata');
     for (const [k, v] of Object.entries(g.metadata)) {
-      meta.create_dataset({ name: k, data: typeof v === 'number' ? new Float64Array([v]) : v, ...(typeof v === 'number' ? { shape: [] } : {}) });
+      if (typeof v === 'string') meta.create_dataset({ name: k, data: v });
+      else if (typeof v === 'number') meta.create_dataset({ name: k, data: new Float64Array([v]), shape: [] });
+      else meta.create_dataset({ name: k, data: Float64Array.from(v), shape: [v.length] });
     }
   } finally {
     f.close();
@@ -295,12 +328,15 @@ export async function readNir(file: string): Promise<NirGraph> {
     const flat = e.value as string[];
     const edges: [string, string][] = [];
     for (let i = 0; i < flat.length; i += 2) edges.push([flat[i], flat[i + 1]]);
-    const metadata: Record<string, string | number> = {};
+    const metadata: NirMetadata = {};
     const mg = f.get('node/metadata') as InstanceType<H['Group']> | null;
     if (mg) {
       for (const k of mg.keys()) {
-        const v = (mg.get(k) as InstanceType<H['Dataset']>).value;
-        metadata[k] = typeof v === 'string' ? v : v instanceof Float64Array ? v[0] : Number(v);
+        const d = mg.get(k) as InstanceType<H['Dataset']>;
+        const v = d.value;
+        if (typeof v === 'string') metadata[k] = v;
+        else if (v instanceof Float64Array) metadata[k] = (d.shape ?? []).length === 0 ? v[0] : Array.from(v);
+        else metadata[k] = Number(v);
       }
     }
     return { version, nodes, edges, metadata };

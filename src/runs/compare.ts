@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parse } from 'yaml';
+import { stringify } from 'csv-stringify/sync';
 import { UserError } from '../util/errors.js';
 import { findRun, isRunFolder, listRunFolders } from './runFolder.js';
 import { isSweepFolder, locateRun, readManifest, type SweepManifest } from '../sweep/manifest.js';
@@ -317,11 +318,7 @@ export function sortRows(rows: RunRow[], cols: readonly Column[], spec: string):
 }
 
 export function toCsv(rows: readonly RunRow[], cols: readonly Column[]): string {
-  const esc = (c: Cell): string => {
-    const s = c === null ? '' : String(c);
-    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return [cols.map((c) => esc(c.key)).join(','), ...rows.map((r) => cols.map((c) => esc(c.value(r))).join(','))].join('\n') + '\n';
+  return stringify([cols.map((c) => c.key), ...rows.map((r) => cols.map((c) => c.value(r) ?? ''))]);
 }
 
 export function toJson(rows: readonly RunRow[], cols: readonly Column[]): string {

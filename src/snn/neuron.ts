@@ -14,6 +14,8 @@ export interface ForwardContext {
   tallies?: Map<string, SpikeTally>;
   /** Seed of this batch's random input spikes (rate encoding). */
   noiseSeed?: number;
+  /** When set (one entry per image of the batch), each neuron layer adds each image's spikes here. */
+  imageSpikes?: Float64Array;
 }
 
 export interface NeuronLayer {
@@ -53,5 +55,12 @@ export function applyNeuron<R extends tf.Rank>(n: NeuronLayer, x: tf.Tensor<R>, 
   }
   // x is [T·N, …] in time order: the neuron reads it as T blocks, no reshape needed.
   const out = n.w ? multiStepPlif(x, n.w, n.params, tally, T) : multiStepLif(x, n.params, tally, T);
+  if (ctx.imageSpikes) addImageSpikes(ctx.imageSpikes, out, T);
   return out as tf.Tensor<R>;
+}
+
+/** Adds the spikes of each image: `spikes` is [T·N, …], T blocks of the N images. */
+function addImageSpikes(acc: Float64Array, spikes: tf.Tensor, T: number): void {
+  const counts = tf.tidy(() => tf.sum(spikes.reshape([T, acc.length, -1]), [0, 2]).dataSync());
+  for (let i = 0; i < acc.length; i++) acc[i] += counts[i];
 }

@@ -23,6 +23,8 @@ export interface EvalRequest {
   backend?: Config['backend'];
   sets?: readonly string[];
   onBatch?: (done: number, total: number) => void;
+  /** Keep every image's label, prediction, logits and spike count (`perImage`). */
+  perImage?: boolean;
 }
 
 export interface EvalOutcome extends EvalResult {
@@ -47,7 +49,7 @@ export async function runEval(req: EvalRequest): Promise<EvalOutcome & { backend
     for (const t of [...ck.weights.values(), ...ck.optimizer.values()]) t.dispose();
     const split = req.split ?? 'test';
     const T = req.timesteps ?? cfg.model.timesteps;
-    const res = evaluate(model, data, { timesteps: T, batchSize: cfg.data.testBatchSize, split, onBatch: req.onBatch });
+    const res = evaluate(model, data, { timesteps: T, batchSize: cfg.data.testBatchSize, split, onBatch: req.onBatch, perImage: req.perImage });
     const epoch = typeof ck.state.epoch === 'number' ? ck.state.epoch : null;
     return {
       ...res,

@@ -19,6 +19,19 @@ export interface EvalResult {
   meanFiringRate: number;
   imagesPerSecond: number;
   seconds: number;
+  /** Every image's outcome, in split order (when asked for with `perImage`). */
+  perImage?: PerImage;
+}
+
+/** Per-image results of an evaluation, in split order. */
+export interface PerImage {
+  labels: Int32Array;
+  predictions: Int32Array;
+  /** [count, classes]: the readout (time-mean of the classifier's output) of every image. */
+  logits: Float32Array;
+  classes: number;
+  /** Spikes of every image, summed over all neurons and time steps. */
+  spikes: Float64Array;
 }
 
 export interface EvalOptions {
@@ -26,6 +39,8 @@ export interface EvalOptions {
   batchSize: number;
   split?: 'test' | 'train';
   onBatch?: (done: number, total: number) => void;
+  /** Keep every image's label, prediction, logits and spike count. */
+  perImage?: boolean;
 }
 
 export function evaluate(model: SpikingModel, data: DataSource, o: EvalOptions): EvalResult {
@@ -35,20 +50,33 @@ export function evaluate(model: SpikingModel, data: DataSource, o: EvalOptions):
   let correct = 0;
   let lossSum = 0;
   let seen = 0;
+  const total = data.count[split];
+  const labels: number[] = [];
+  const predictions: number[] = [];
+  const logitRows: Float32Array[] = [];
+  const spikes: number[] = [];
   const it = data.batches(split, { batchSize: o.batchSize, shuffle: false, rng: null, augment: [], cropPadding: 0, dropLast: false });
   for (const b of it) {
     const [loss, hits] = tf.tidy(() => {
       const x = tf.tensor4d(b.x, b.shape);
       const y = tf.tensor1d(b.y, 'int32');
-      const logits = model.forward(x, { training: false, timesteps: o.timesteps, tallies, noiseSeed: seen });
+      const imageSpikes = o.perImage ? new Float64Array(b.size) : undefined;
+      const logits = model.forward(x, { training: false, timesteps: o.timesteps, tallies, noiseSeed: seen, imageSpikes });
       const l = crossEntropy(logits, y).mul(b.size);
-      const h = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32'));
+      const pred = tf.argMax(logits, 1);
+      const h = tf.sum(tf.cast(tf.equal(pred, y), 'float32'));
+      if (o.perImage) {
+        labels.push(...b.y);
+        predictions.push(...pred.dataSync());
+        logitRows.push(logits.dataSync() as Float32Array);
+        spikes.push(...imageSpikes!);
+      }
       return [l.dataSync()[0], h.dataSync()[0]];
     });
     lossSum += loss;
     correct += hits;
     seen += b.size;
-    o.onBatch?.(seen, data.count[split]);
+    o.onBatch?.(seen, total);
   }
   const seconds = (performance.now() - t0) / 1000;
   const { firingRates, meanFiringRate } = summarizeRates(model.neuronLayers, (k) => {
@@ -63,5 +91,22 @@ export function evaluate(model: SpikingModel, data: DataSource, o: EvalOptions):
     meanFiringRate,
     imagesPerSecond: seen / seconds,
     seconds,
+    ...(o.perImage ? { perImage: perImageOf(labels, predictions, logitRows, spikes) } : {}),
+  };
+}
+
+function perImageOf(labels: number[], predictions: number[], rows: Float32Array[], spikes: number[]): PerImage {
+  const logits = new Float32Array(rows.reduce((n, r) => n + r.length, 0));
+  let at = 0;
+  for (const r of rows) {
+    logits.set(r, at);
+    at += r.length;
+  }
+  return {
+    labels: Int32Array.from(labels),
+    predictions: Int32Array.from(predictions),
+    logits,
+    classes: labels.length > 0 ? logits.length / labels.length : 0,
+    spikes: Float64Array.from(spikes),
   };
 }

@@ -19,6 +19,7 @@ import { createRng, restoreRng, type Rng } from '../util/rng.js';
 import type { RunPaths } from '../runs/runFolder.js';
 import { writeJson } from '../runs/runFolder.js';
 import { readMetrics, writeMetrics, type MetricsRow } from '../runs/metrics.js';
+import { openEventLog } from '../runs/tensorboard.js';
 import { lastCheckpointNote, pointLink, pruneCheckpoints, writeCheckpoint, type CheckpointData } from '../runs/checkpoint.js';
 import { stepHook } from '../util/testHooks.js';
 import { createOptimizer } from './optimizer.js';
@@ -190,6 +191,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   };
 
   summary('running', null);
+  const events = openEventLog(paths.dir, cfg, state.step, cfg.train.tensorboard);
   let lastEval: EvalResult | null = null;
   let status: TrainResult['status'] = 'completed';
 
@@ -332,6 +334,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     };
     rows.push(row);
     writeMetrics(paths.metrics, rows);
+    events.epoch(row, ev?.firingRates ?? null, model.params);
     saveCheckpoint(`epoch-${String(epoch + 1).padStart(4, '0')}`, improved);
     logger.info({ ...row, firingRates: ev?.firingRates }, 'epoch');
     reporter.epochEnd(row);
@@ -345,5 +348,6 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     summary('completed', lastEval);
   }
   opt.dispose();
+  events.close();
   return { state, status, lastEval };
 }

@@ -17,6 +17,10 @@ export interface EngineEvalResult {
   seconds: number;
   /** Predicted class of every image, in split order. */
   predictions: Int32Array;
+  /** [count, classes]: every image's logits (the time-mean readout), in split order. */
+  logits: Float32Array;
+  /** Spikes of every image, summed over all neuron layers and steps. */
+  spikes: Float64Array;
 }
 
 /** Index of the largest value (the first one on ties, as tf.argMax). */
@@ -36,6 +40,10 @@ export function evaluateEngine(engine: Engine, set: ImageSet, mean: number[], st
   const px = H * W * C;
   const x = new Float32Array(px);
   const predictions = new Int32Array(set.count);
+  const allLogits = new Float32Array(set.count * engine.model.numClasses);
+  const spikes = new Float64Array(set.count);
+  const spikesSoFar = (): number => [...engine.tallies.values()].reduce((n, t) => n + t.spikes, 0);
+  let before = 0;
   engine.resetTallies();
   const t0 = performance.now();
   let correct = 0;
@@ -46,6 +54,10 @@ export function evaluateEngine(engine: Engine, set: ImageSet, mean: number[], st
     const logits = engine.run(x);
     const p = argMax(logits);
     predictions[i] = p;
+    allLogits.set(logits, i * logits.length);
+    const after = spikesSoFar();
+    spikes[i] = after - before;
+    before = after;
     if (p === set.labels[i]) correct++;
     let max = -Infinity;
     for (const v of logits) max = Math.max(max, v);
@@ -66,5 +78,7 @@ export function evaluateEngine(engine: Engine, set: ImageSet, mean: number[], st
     imagesPerSecond: n / seconds,
     seconds,
     predictions,
+    logits: allLogits,
+    spikes,
   };
 }
