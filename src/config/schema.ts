@@ -70,6 +70,8 @@ const range = (lo: number, hi: number, what: string) =>
   z.tuple([posNum, posNum]).default([lo, hi]).refine(([a, b]) => a <= b, `${what}: the first value must not exceed the second`);
 export const ImageFolderSchema = z
   .strictObject({
+    /** Number of classes (ImageNet: 1000); null: counted from root/train/. Checked against the folder. */
+    classes: z.number().int().min(2).nullable().default(null),
     /** Shorter side images are decoded (and cached) at; null: floor(imageSize / 0.875), the evaluation resize. */
     resizeSide: posInt.nullable().default(null),
     /** Random-resized-crop: area fraction and aspect-ratio range (torchvision's defaults). */

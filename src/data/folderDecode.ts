@@ -28,7 +28,7 @@ export class BadImageError extends Error {
   override readonly name = 'BadImageError';
 }
 
-/** Decodes `file` and resizes its shorter side to `side` (no resampling if it is already). */
+/** Decodes `file` and resizes its shorter side to `side` (no resampling if it is already; 0: never). */
 export async function decodeResized(file: string, side: number, limits: DecodeLimits): Promise<Decoded> {
   let bytes: Buffer;
   try {
@@ -43,7 +43,7 @@ export async function decodeResized(file: string, side: number, limits: DecodeLi
     const img = sharp(bytes, { failOn: 'truncated', limitInputPixels: limits.maxPixels });
     const meta = await img.metadata();
     if (!meta.width || !meta.height) throw new Error('no image size in the header');
-    const [h, w] = resizedDims(meta.height, meta.width, side);
+    const [h, w] = side > 0 ? resizedDims(meta.height, meta.width, side) : [meta.height, meta.width];
     let p = img.removeAlpha().toColourspace('srgb');
     if (h !== meta.height || w !== meta.width) p = p.resize({ width: w, height: h, fit: 'fill', kernel: 'linear' });
     const { data, info } = await p.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
@@ -53,9 +53,18 @@ export async function decodeResized(file: string, side: number, limits: DecodeLi
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), height: h, width: w };
   } catch (e) {
     if (e instanceof BadImageError) throw e;
-    const why = (e as Error).message.replace(/\s+/g, ' ').trim();
+    let why = (e as Error).message.replace(/\s+/g, ' ').trim();
+    if (/pixel limit/.test(why)) why = `more pixels than data.imagefolder.maxPixels (${limits.maxPixels})`;
+    // libvips repeats its warnings; the first ones say what is wrong.
+    if (why.length > 160) why = `${why.slice(0, 157)}...`;
     throw new BadImageError(`${file}: not a readable image (${why})`);
   }
+}
+
+/** Decodes `file` fully at its own size and discards the pixels: throws BadImageError if it cannot. */
+export async function checkImage(file: string, limits: DecodeLimits): Promise<void> {
+  const meta = await decodeResized(file, 0, limits);
+  void meta;
 }
 
 function rawInput(d: Decoded): Sharp {

@@ -10,7 +10,8 @@
  * not an image or is truncated is found when it is first decoded (folderWorker.ts).
  */
 import { readdirSync, statSync, type Stats } from 'node:fs';
-import { extname, isAbsolute, join, relative, resolve } from 'node:path';
+import { extname, isAbsolute, join, resolve } from 'node:path';
+import type { DataConfig } from '../config/schema.js';
 import { UserError } from '../util/errors.js';
 import { packageRoot } from '../util/paths.js';
 import { isDir } from './files.js';
@@ -143,8 +144,20 @@ export function scanImageFolder(root: string, limits: ScanLimits): FolderIndex {
   };
 }
 
-/** A file's path for messages: relative to the data root when inside it. */
-export function shortName(root: string, file: string): string {
-  const r = relative(root, file);
-  return r.startsWith('..') ? file : r;
+/** data.imagefolder.classes, or the class folders under data.root/train when it is not set. */
+export function folderClassCount(cfg: DataConfig): number {
+  if (cfg.imagefolder.classes !== null) return cfg.imagefolder.classes;
+  if (cfg.root === null) throw new UserError('data.imagefolder.classes: not set and data.root is not set either; give one of them (ImageNet: 1000 classes)');
+  return classFolders(join(resolveFolderRoot(cfg.root), SPLIT_DIRS.train)).length;
+}
+
+/** The folder's index, with data.imagefolder.classes (when set) checked against it. */
+export function scanFolderFromConfig(cfg: DataConfig): FolderIndex {
+  const root = resolveFolderRoot(cfg.root);
+  const index = scanImageFolder(root, { maxFileBytes: cfg.imagefolder.maxFileMB * 2 ** 20, trainLimit: cfg.trainLimit, testLimit: cfg.testLimit });
+  const want = cfg.imagefolder.classes;
+  if (want !== null && want !== index.classNames.length) {
+    throw new UserError(`data.imagefolder.classes: ${want}, but ${join(root, SPLIT_DIRS.train)} has ${index.classNames.length} class folders`);
+  }
+  return index;
 }

@@ -5,15 +5,14 @@
  * without 'crop' training images get the evaluation centre crop.
  */
 import type { Config } from '../config/schema.js';
-import { IMAGENET_MEAN, IMAGENET_STD, resolveFolderRoot, scanImageFolder } from '../data/imageFolder.js';
+import { IMAGENET_MEAN, IMAGENET_STD, scanFolderFromConfig } from '../data/imageFolder.js';
 import { openFolderReader } from '../data/folderReader.js';
 import { UserError } from '../util/errors.js';
 import type { DataSource, SourceBatch } from './dataSource.js';
 
 export function loadFolderSource(cfg: Config): DataSource {
   const d = cfg.data;
-  const root = resolveFolderRoot(d.root);
-  const index = scanImageFolder(root, { maxFileBytes: d.imagefolder.maxFileMB * 2 ** 20, trainLimit: d.trainLimit, testLimit: d.testLimit });
+  const index = scanFolderFromConfig(d);
   // Rate encoding draws spikes with the pixel value as probability: feed [0, 1], not z-scores.
   const rate = cfg.model.encoding === 'rate';
   const mean = rate ? [0, 0, 0] : IMAGENET_MEAN;
@@ -25,7 +24,7 @@ export function loadFolderSource(cfg: Config): DataSource {
     input: { height: side, width: side, channels: 3, numClasses: index.classNames.length },
     sequence: false,
     count: reader.count,
-    source: root,
+    source: index.root,
     split: null,
     *batches(split, o) {
       if (o.augment.includes('roll')) throw new UserError("data.augment: 'roll' is for event frames (cifar10-dvs); use crop or flip");
