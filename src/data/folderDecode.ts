@@ -40,25 +40,39 @@ export async function decodeResized(file: string, side: number, limits: DecodeLi
     throw new BadImageError(`${file}: ${(bytes.length / 2 ** 20).toFixed(2)} MiB is larger than data.imagefolder.maxFileMB`);
   }
   try {
-    const img = sharp(bytes, { failOn: 'truncated', limitInputPixels: limits.maxPixels });
-    const meta = await img.metadata();
-    if (!meta.width || !meta.height) throw new Error('no image size in the header');
-    const [h, w] = side > 0 ? resizedDims(meta.height, meta.width, side) : [meta.height, meta.width];
-    let p = img.removeAlpha().toColourspace('srgb');
-    if (h !== meta.height || w !== meta.width) p = p.resize({ width: w, height: h, fit: 'fill', kernel: 'linear' });
-    const { data, info } = await p.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3 || info.width !== w || info.height !== h) {
-      throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}, expected ${w}x${h}x3`);
+    return await decodeBytes(bytes, side, limits);
+  } catch (first) {
+    // libvips keeps one error buffer for all threads: under concurrent decodes the reason can
+    // be taken by another pipeline ("Unknown error"); decoding again alone recovers it.
+    let e = first as Error;
+    if (/unknown error/i.test(e.message)) {
+      try {
+        return await decodeBytes(bytes, side, limits);
+      } catch (again) {
+        e = again as Error;
+      }
     }
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), height: h, width: w };
-  } catch (e) {
-    if (e instanceof BadImageError) throw e;
-    let why = (e as Error).message.replace(/\s+/g, ' ').trim();
+    let why = e.message.replace(/\s+/g, ' ').trim();
     if (/pixel limit/.test(why)) why = `more pixels than data.imagefolder.maxPixels (${limits.maxPixels})`;
+    if (/unknown error/i.test(why)) why = 'corrupt or truncated image data; libvips gave no reason';
     // libvips repeats its warnings; the first ones say what is wrong.
     if (why.length > 160) why = `${why.slice(0, 157)}...`;
     throw new BadImageError(`${file}: not a readable image (${why})`);
   }
+}
+
+async function decodeBytes(bytes: Buffer, side: number, limits: DecodeLimits): Promise<Decoded> {
+  const img = sharp(bytes, { failOn: 'truncated', limitInputPixels: limits.maxPixels });
+  const meta = await img.metadata();
+  if (!meta.width || !meta.height) throw new Error('no image size in the header');
+  const [h, w] = side > 0 ? resizedDims(meta.height, meta.width, side) : [meta.height, meta.width];
+  let p = img.removeAlpha().toColourspace('srgb');
+  if (h !== meta.height || w !== meta.width) p = p.resize({ width: w, height: h, fit: 'fill', kernel: 'linear' });
+  const { data, info } = await p.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3 || info.width !== w || info.height !== h) {
+    throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}, expected ${w}x${h}x3`);
+  }
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), height: h, width: w };
 }
 
 /** Decodes `file` fully at its own size and discards the pixels: throws BadImageError if it cannot. */
