@@ -9,10 +9,12 @@ import { after, test } from 'node:test';
 import { DataSchema } from '../src/config/schema.js';
 import { openFolderReader, type FolderReader } from '../src/data/folderReader.js';
 import { centreCropBox, drawTrain, evalResizeSide, randomResizedCropBox, resizedDims, roundHalfEven } from '../src/data/folderTransforms.js';
-import { IMAGENET_MEAN, IMAGENET_STD, scanImageFolder, type FolderIndex } from '../src/data/imageFolder.js';
+import { IMAGENET_MEAN, IMAGENET_STD, scanFolderFromConfig, scanImageFolder, type FolderIndex } from '../src/data/imageFolder.js';
+import { datasetInput } from '../src/data/shapes.js';
+import { loadConfig } from '../src/config/load.js';
 import { createRng, permutation } from '../src/util/rng.js';
 import { encode, pixels, solid, type Rgb } from './folderKit.js';
-import { tempDir } from './helpers.js';
+import { repoRoot, tempDir } from './helpers.js';
 
 const NO_LIMITS = { maxFileBytes: 2 ** 30, trainLimit: null, testLimit: null };
 const readers: FolderReader[] = [];
@@ -225,4 +227,23 @@ test('config: imagefolder keys are validated with their key paths', () => {
   const ok = DataSchema.parse({ dataset: 'imagefolder' });
   assert.equal(ok.imageSize, 224);
   assert.deepEqual(ok.imagefolder.scale, [0.08, 1]);
+});
+
+test('input shape: imageSize and the class count from data.imagefolder.classes or the folder; a wrong count is refused', async () => {
+  const root = tempDir('imf-shape');
+  for (const split of ['train', 'val']) for (const c of ['x', 'y', 'z']) await encode(join(root, split, c, '0.JPEG'), solid(8, 8, [9, 9, 9]), 8, 8);
+  const cfg = (extra: Record<string, unknown>) => DataSchema.parse({ dataset: 'imagefolder', imageSize: 48, ...extra });
+  assert.deepEqual(datasetInput(cfg({ root })), { height: 48, width: 48, channels: 3, numClasses: 3 });
+  assert.deepEqual(datasetInput(cfg({ imagefolder: { classes: 1000 } })), { height: 48, width: 48, channels: 3, numClasses: 1000 });
+  assert.equal(scanFolderFromConfig(cfg({ root, imagefolder: { classes: 3 } })).classNames.length, 3);
+  assert.throws(() => scanFolderFromConfig(cfg({ root, imagefolder: { classes: 4 } })), /data\.imagefolder\.classes: 4, but .*train has 3 class folders/);
+});
+
+test('configs/imagenet-danet50.yaml: DANet ResNet-50, T = 4, ImageNet at 224 with 1000 classes', () => {
+  const cfg = loadConfig(join(repoRoot, 'configs', 'imagenet-danet50.yaml'));
+  assert.equal(cfg.model.arch, 'danet');
+  assert.equal(cfg.model.preset, 'resnet50-imagenet');
+  assert.equal(cfg.model.timesteps, 4);
+  assert.deepEqual(datasetInput(cfg.data), { height: 224, width: 224, channels: 3, numClasses: 1000 });
+  assert.deepEqual(cfg.data.augment, ['crop', 'flip']);
 });
