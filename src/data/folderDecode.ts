@@ -1,12 +1,12 @@
 /**
- * Pixels of an image folder through sharp (libvips): decoding to 8-bit RGB at a fixed shorter
- * side, and the two crops of folderTransforms.ts. Resampling is libvips' linear kernel, which
- * widens its support when shrinking (antialiased, like PIL's bilinear that torchvision uses on
- * image files). EXIF orientation is ignored and alpha dropped, as PIL's convert('RGB') does.
+ * Pixels of an image folder: sharp (libvips) decodes files to 8-bit RGB; resizing and crops
+ * are Pillow's bilinear resize (resample.ts), so that they equal torchvision's on image files.
+ * EXIF orientation is ignored and alpha dropped, as PIL's convert('RGB') does.
  */
 import { readFile } from 'node:fs/promises';
-import sharp, { type Sharp } from 'sharp';
+import sharp from 'sharp';
 import { centreCropBox, resizedDims, type Box } from './folderTransforms.js';
+import { cropBytes, resizeBilinear } from './resample.js';
 
 // Our own cache keeps decoded images; libvips' operation cache would only hold memory twice.
 sharp.cache(false);
@@ -63,26 +63,18 @@ export async function decodeResized(file: string, side: number, limits: DecodeLi
 
 async function decodeBytes(bytes: Buffer, side: number, limits: DecodeLimits): Promise<Decoded> {
   const img = sharp(bytes, { failOn: 'truncated', limitInputPixels: limits.maxPixels });
-  const meta = await img.metadata();
-  if (!meta.width || !meta.height) throw new Error('no image size in the header');
-  const [h, w] = side > 0 ? resizedDims(meta.height, meta.width, side) : [meta.height, meta.width];
-  let p = img.removeAlpha().toColourspace('srgb');
-  if (h !== meta.height || w !== meta.width) p = p.resize({ width: w, height: h, fit: 'fill', kernel: 'linear' });
-  const { data, info } = await p.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3 || info.width !== w || info.height !== h) {
-    throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}, expected ${w}x${h}x3`);
-  }
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), height: h, width: w };
+  const { data, info } = await img.removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
+  const full = new Uint8Array(data.buffer, data.byteOffset, data.length);
+  const [h, w] = side > 0 ? resizedDims(info.height, info.width, side) : [info.height, info.width];
+  if (h === info.height && w === info.width) return { data: full, height: h, width: w };
+  return { data: resizeBilinear(full, info.height, info.width, 3, h, w), height: h, width: w };
 }
 
 /** Decodes `file` fully at its own size and discards the pixels: throws BadImageError if it cannot. */
 export async function checkImage(file: string, limits: DecodeLimits): Promise<void> {
   const meta = await decodeResized(file, 0, limits);
   void meta;
-}
-
-function rawInput(d: Decoded): Sharp {
-  return sharp(d.data, { raw: { width: d.width, height: d.height, channels: 3 } });
 }
 
 /** Mirrors a size x size RGB image left-right in place. */
@@ -99,28 +91,20 @@ export function mirror(px: Uint8Array, size: number): void {
   }
 }
 
-// The flip is applied here, after sharp's crop and resize, so that it is the last step whatever
-// order libvips runs its operations in.
-async function rawOut(p: Sharp, size: number, flip: boolean): Promise<Uint8Array> {
-  const data = await p.raw().toBuffer();
-  if (data.length !== size * size * 3) throw new Error(`transform gave ${data.length} bytes, expected ${size * size * 3}`);
-  const px = new Uint8Array(data.buffer, data.byteOffset, data.length);
+/** `box` of `d`, resized to size x size (torchvision's resized_crop: crop, then resize), optionally mirrored. */
+export function cropResize(d: Decoded, box: Box, size: number, flip: boolean): Uint8Array {
+  const crop = cropBytes(d.data, d.width, 3, box.top, box.left, box.height, box.width);
+  const px = resizeBilinear(crop, box.height, box.width, 3, size, size);
   if (flip) mirror(px, size);
   return px;
 }
 
-/** `box` of `d`, resized to size x size and optionally mirrored left-right. */
-export async function cropResize(d: Decoded, box: Box, size: number, flip: boolean): Promise<Uint8Array> {
-  let p = rawInput(d).extract(box);
-  if (box.height !== size || box.width !== size) p = p.resize({ width: size, height: size, fit: 'fill', kernel: 'linear' });
-  return rawOut(p, size, flip);
-}
-
 /** The evaluation transform: shorter side to `evalSide` (when `d` is not already), centre crop. */
-export async function evalCrop(d: Decoded, evalSide: number, size: number, flip: boolean): Promise<Uint8Array> {
+export function evalCrop(d: Decoded, evalSide: number, size: number, flip: boolean): Uint8Array {
   const [h, w] = resizedDims(d.height, d.width, evalSide);
-  let p = rawInput(d);
-  if (h !== d.height || w !== d.width) p = p.resize({ width: w, height: h, fit: 'fill', kernel: 'linear' });
-  p = p.extract(centreCropBox(h, w, size));
-  return rawOut(p, size, flip);
+  const img = h === d.height && w === d.width ? d.data : resizeBilinear(d.data, d.height, d.width, 3, h, w);
+  const box = centreCropBox(h, w, size);
+  const px = cropBytes(img, w, 3, box.top, box.left, size, size);
+  if (flip) mirror(px, size);
+  return px;
 }
