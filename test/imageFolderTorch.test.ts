@@ -2,7 +2,7 @@
  * imagefolder against torchvision itself (Debian's python3-torchvision + python3-pil, through
  * test/torchvisionRef.py): class indices and file order of ImageFolder, the evaluation
  * transform's pixels (Resize + CenterCrop on PIL images), RandomResizedCrop.get_params fed
- * the same uniform draws, and resized_crop + hflip of given boxes: equal to within one level
+ * the same uniform draws, Pillow's resize on noise, and resized_crop + hflip of given boxes: equal to within one level
  * (one IDCT rounding), and exactly equal on this machine. Skips with a reason when
  * torchvision is missing, except under CI=true, where it fails.
  */
@@ -14,6 +14,7 @@ import { DataSchema } from '../src/config/schema.js';
 import { openFolderReader, type FolderReader } from '../src/data/folderReader.js';
 import { drawTrain, randomResizedCropBox } from '../src/data/folderTransforms.js';
 import { scanImageFolder } from '../src/data/imageFolder.js';
+import { resizeBilinear } from '../src/data/resample.js';
 import { createRng, permutation, type Rng } from '../src/util/rng.js';
 import { encode, pixels, type Rgb } from './folderKit.js';
 import { repoRoot, tempDir } from './helpers.js';
@@ -83,6 +84,23 @@ test('ImageFolder classes and order, and the evaluation transform, match torchvi
     // fork in sharp) may differ by one level in an IDCT rounding.
     assert.ok(d.max <= 1, `image ${i} (${ref.files[i]}): ${JSON.stringify(d)}`);
   }
+});
+
+test("resizeBilinear equals Pillow's BILINEAR resize on noise, shrinking and enlarging", { skip: missing ?? false }, () => {
+  const rng = createRng(77);
+  const cases = Array.from({ length: 40 }, (_, k) => {
+    const height = 1 + rng.int(60);
+    const width = 1 + rng.int(60);
+    const outHeight = k === 0 ? height : 1 + rng.int(70);
+    const outWidth = k === 1 ? width : 1 + rng.int(70);
+    const data = Array.from({ length: height * width * 3 }, () => rng.int(256));
+    return { height, width, outHeight, outWidth, data };
+  });
+  const ref = torchvision({ resize: cases }).resize as number[][];
+  cases.forEach((c, k) => {
+    const ours = resizeBilinear(Uint8Array.from(c.data), c.height, c.width, 3, c.outHeight, c.outWidth);
+    assert.deepEqual([...ours], ref[k], `${c.height}x${c.width} -> ${c.outHeight}x${c.outWidth}`);
+  });
 });
 
 /** An Rng that records every uniform draw it hands out. */

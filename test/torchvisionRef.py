@@ -4,6 +4,7 @@
   bytes as HWC lists, plus classes and targets.
 - "crops": RandomResizedCrop.get_params for each case, fed the case's uniform draws in order
   (torch.empty(1).uniform_ and torch.randint patched to read them).
+- "resize": PIL's Image.resize(BILINEAR) of raw RGB bytes.
 - "resized": F.resized_crop(img, top, left, h, w, [size, size]) (+ hflip) of a file, HWC bytes.
 """
 import json
@@ -64,5 +65,12 @@ if "resized" in req:
             c = F.hflip(c)
         res.append(hwc(c))
     out["resized"] = res
+
+if "resize" in req:
+    res = []
+    for r in req["resize"]:
+        img = Image.frombytes("RGB", (r["width"], r["height"]), bytes(r["data"]))
+        res.append(hwc(img.resize((r["outWidth"], r["outHeight"]), Image.BILINEAR)))
+    out["resize"] = res
 
 json.dump(out, sys.stdout)
