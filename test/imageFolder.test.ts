@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { DataSchema } from '../src/config/schema.js';
+import { decodeResized } from '../src/data/folderDecode.js';
 import { openFolderReader, type FolderReader } from '../src/data/folderReader.js';
 import { centreCropBox, drawTrain, evalResizeSide, randomResizedCropBox, resizedDims, roundHalfEven } from '../src/data/folderTransforms.js';
 import { IMAGENET_MEAN, IMAGENET_STD, scanFolderFromConfig, scanImageFolder, type FolderIndex } from '../src/data/imageFolder.js';
@@ -246,4 +247,18 @@ test('configs/imagenet-danet50.yaml: DANet ResNet-50, T = 4, ImageNet at 224 wit
   assert.equal(cfg.model.timesteps, 4);
   assert.deepEqual(datasetInput(cfg.data), { height: 224, width: 224, channels: 3, numClasses: 1000 });
   assert.deepEqual(cfg.data.augment, ['crop', 'flip']);
+});
+
+test('an image with more pixels than data.imagefolder.maxPixels is refused with its name', async () => {
+  const root = tempDir('imf-pixels');
+  const file = join(root, 'wide.JPEG');
+  await encode(file, solid(20, 30, [5, 5, 5]), 20, 30);
+  const limits = { maxFileBytes: 2 ** 30, maxPixels: 599 };
+  await assert.rejects(decodeResized(file, 16, limits), (e: Error) => {
+    assert.equal(e.name, 'BadImageError');
+    assert.match(e.message, /wide\.JPEG: not a readable image \(more pixels than data\.imagefolder\.maxPixels \(599\)\)/);
+    return true;
+  });
+  const ok = await decodeResized(file, 16, { ...limits, maxPixels: 600 });
+  assert.deepEqual([ok.height, ok.width], [16, 24]); // int(16 * 30 / 20)
 });
