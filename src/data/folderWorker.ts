@@ -13,8 +13,10 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { createRng } from '../util/rng.js';
-import { normalisationTable } from './loader.js';
+import type { Decoded } from './folderDecode.js';
 import type { FolderEpoch, FolderReply, FolderRequest, FolderWorkerData } from './folderReader.js';
+import { drawTrain } from './folderTransforms.js';
+import { normalisationTable } from './loader.js';
 
 const data = workerData as FolderWorkerData;
 const out: MessagePort = data.port;
@@ -33,9 +35,6 @@ const decode = await import('./folderDecode.js').catch((e: Error) => {
   reply({ type: 'error', id: -1, message: `image decoding worker: cannot load sharp (${e.message})`, user: false });
   return null;
 });
-const { drawTrain } = await import('./folderTransforms.js');
-
-type Decoded = import('./folderDecode.js').Decoded;
 const cache = new Map<string, Decoded>();
 let cached = 0;
 const lut = normalisationTable(data.mean, data.std);
