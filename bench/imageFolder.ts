@@ -97,7 +97,8 @@ async function main(): Promise<void> {
     rows.push({ loader: `torchvision ${t.torchvision} (${workers} worker${workers > 1 ? 's' : ''})`, transform: 'eval', epoch: 1, imagesPerSecond: t.eval[0] });
   }
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? '', loadAverage1m: loadavg()[0], node: process.version };
+  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: packageRoot, encoding: 'utf8' }).stdout.trim() || null;
+  const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? '', loadAverage1m: loadavg()[0], node: process.version, commit };
   const report = { images: { train: index.train.files.length, val: index.test.files.length, side: '500x375 JPEG q90' }, size: SIZE, batch: BATCH, machine, rows, torch };
   const dir = join(packageRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
@@ -106,7 +107,7 @@ async function main(): Promise<void> {
   const md = [
     `# Image-folder loader: snn vs torchvision (${stamp})`,
     '',
-    `${report.images.train} train / ${report.images.val} val JPEGs of 500x375 (q90), crop ${SIZE}, batch ${BATCH}; ${machine.cpus} cores (${machine.model}), load average ${machine.loadAverage1m.toFixed(1)} at the end. Command: \`node dist/bench/imageFolder.js --images ${IMAGES} --size ${SIZE}\`.`,
+    `${report.images.train} train / ${report.images.val} val JPEGs of 500x375 (q90), crop ${SIZE}, batch ${BATCH}; ${machine.cpus} cores (${machine.model}), load average ${machine.loadAverage1m.toFixed(1)} at the end (other work shares the cores: compare rows of one run only); commit ${commit}. Command: \`node dist/bench/imageFolder.js --images ${IMAGES} --size ${SIZE}\`.`,
     '',
     '| loader | transform | epoch | images/s | vs torchvision, 1 worker |',
     '|---|---|---|---|---|',
