@@ -54,6 +54,9 @@ async function writeFolder(root: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // Taken first: the code measured is the code of this commit (plus any uncommitted edits).
+  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: packageRoot, encoding: 'utf8' }).stdout.trim() || null;
+  const dirty = spawnSync('git', ['status', '--porcelain', 'src', 'bench'], { cwd: packageRoot, encoding: 'utf8' }).stdout.trim() !== '';
   const root = join(tmpdir(), `snn-bench-imagefolder-${IMAGES}`);
   if (!existsSync(join(root, 'val'))) await writeFolder(root);
   const index = scanImageFolder(root, { maxFileBytes: 2 ** 30, trainLimit: null, testLimit: null });
@@ -97,8 +100,7 @@ async function main(): Promise<void> {
     rows.push({ loader: `torchvision ${t.torchvision} (${workers} worker${workers > 1 ? 's' : ''})`, transform: 'eval', epoch: 1, imagesPerSecond: t.eval[0] });
   }
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: packageRoot, encoding: 'utf8' }).stdout.trim() || null;
-  const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? '', loadAverage1m: loadavg()[0], node: process.version, commit };
+  const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? '', loadAverage1m: loadavg()[0], node: process.version, commit, dirty };
   const report = { images: { train: index.train.files.length, val: index.test.files.length, side: '500x375 JPEG q90' }, size: SIZE, batch: BATCH, machine, rows, torch };
   const dir = join(packageRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
@@ -107,7 +109,7 @@ async function main(): Promise<void> {
   const md = [
     `# Image-folder loader: snn vs torchvision (${stamp})`,
     '',
-    `${report.images.train} train / ${report.images.val} val JPEGs of 500x375 (q90), crop ${SIZE}, batch ${BATCH}; ${machine.cpus} cores (${machine.model}), load average ${machine.loadAverage1m.toFixed(1)} at the end (other work shares the cores: compare rows of one run only); commit ${commit}. Command: \`node dist/bench/imageFolder.js --images ${IMAGES} --size ${SIZE}\`.`,
+    `${report.images.train} train / ${report.images.val} val JPEGs of 500x375 (q90), crop ${SIZE}, batch ${BATCH}; ${machine.cpus} cores (${machine.model}), load average ${machine.loadAverage1m.toFixed(1)} at the end (other work shares the cores: compare rows of one run only); commit ${commit}${dirty ? ' + uncommitted edits' : ''}. Command: \`node dist/bench/imageFolder.js --images ${IMAGES} --size ${SIZE}\`.`,
     '',
     '| loader | transform | epoch | images/s | vs torchvision, 1 worker |',
     '|---|---|---|---|---|',
