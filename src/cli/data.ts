@@ -12,6 +12,8 @@ import { cifar10DvsSplit, prepareCifar10Dvs } from '../data/cifar10Dvs.js';
 import type { DownloadProgress } from '../data/download.js';
 import { fetchSource } from '../data/fetch.js';
 import { datasetInfo, type InfoReport } from '../data/info.js';
+import { folderInfo } from '../data/folderInfo.js';
+import { DataSchema } from '../config/schema.js';
 import { defaultDirs, findDatasetDir, locateDataset } from '../data/registry.js';
 import { SOURCES, withMirror } from '../data/sources.js';
 import { UserError } from '../util/errors.js';
@@ -69,6 +71,21 @@ interface FetchFlags {
 interface InfoFlags {
   root?: string;
   json?: boolean;
+  check?: boolean;
+}
+
+/** `snn data info imagefolder`: a folder the user names rather than a known download. */
+async function imageFolderInfo(f: InfoFlags): Promise<void> {
+  if (f.root === undefined) throw new UserError('snn data info imagefolder: --root DIR is required (the folder holding train/ and val/)');
+  const limits = DataSchema.parse({}).imagefolder;
+  const r = await folderInfo(f.root, limits, f.check === true);
+  if (f.json) {
+    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+    return;
+  }
+  const names = r.classNames.length > 5 ? `${r.classNames.slice(0, 5).join(', ')}, ...` : r.classNames.join(', ');
+  const checked = r.decoded === null ? 'images not decoded (--check decodes them all)' : `all ${r.decoded} images decode`;
+  process.stdout.write(`imagefolder: ${r.root}: ${r.classes} classes (${names}); train ${r.train} images, val ${r.val}; ${checked}\n`);
 }
 
 interface PrepareFlags {
@@ -142,11 +159,13 @@ export function dataCommand(program: Command): void {
 
   data
     .command('info')
-    .argument('<name>', NAMES.join(' | '))
+    .argument('<name>', `${NAMES.join(' | ')} | imagefolder`)
     .description('say whether a data set is present, where, and whether its files verify (exit 1 if missing or a checksum differs)')
     .option('--root <dir>', 'look only in this folder')
     .option('--json', 'print the report as JSON on stdout')
+    .option('--check', 'imagefolder: decode every image (finds non-images and truncated files; exit 2 on the first)')
     .action(async (nameArg: string, f: InfoFlags) => {
+      if (nameArg === 'imagefolder') return imageFolderInfo(f);
       const report = await datasetInfo(datasetName(nameArg), f.root ?? null);
       if (f.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else printInfo(report);

@@ -13,7 +13,7 @@ const nonNegInt = z.number().int().nonnegative();
 const posNum = z.number().positive();
 
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
-export const DATASETS = ['fashion-mnist', 'mnist', 'cifar10', 'cifar100', 'cifar10-dvs', 'synthetic'] as const;
+export const DATASETS = ['fashion-mnist', 'mnist', 'cifar10', 'cifar100', 'cifar10-dvs', 'synthetic', 'imagefolder'] as const;
 /** crop: zero-pad and crop back; flip: horizontal; roll: circular shift (DVS frames, as torch.roll). */
 export const AUGMENTS = ['crop', 'flip', 'roll'] as const;
 export const SURROGATES = ['sigmoid', 'atan', 'rectangle', 'triangle'] as const;
@@ -65,6 +65,28 @@ export const DvsSchema = z
   })
   .prefault({});
 
+/** An ImageNet-style folder, root/train/<class>/*, root/val/<class>/* (src/data/imageFolder.ts). */
+const range = (lo: number, hi: number, what: string) =>
+  z.tuple([posNum, posNum]).default([lo, hi]).refine(([a, b]) => a <= b, `${what}: the first value must not exceed the second`);
+export const ImageFolderSchema = z
+  .strictObject({
+    /** Number of classes (ImageNet: 1000); null: counted from root/train/. Checked against the folder. */
+    classes: z.number().int().min(2).nullable().default(null),
+    /** Shorter side images are decoded (and cached) at; null: floor(imageSize / 0.875), the evaluation resize. */
+    resizeSide: posInt.nullable().default(null),
+    /** Random-resized-crop: area fraction and aspect-ratio range (torchvision's defaults). */
+    scale: range(0.08, 1, 'scale').refine(([, b]) => b <= 1, 'scale: the area fraction cannot exceed 1'),
+    ratio: range(3 / 4, 4 / 3, 'ratio'),
+    /** Memory for decoded images kept between epochs, in MiB (0: no cache). */
+    cacheMB: z.number().nonnegative().default(1024),
+    /** Batches decoded ahead of the training step by the decoding worker. */
+    prefetch: posInt.default(3),
+    /** Files larger than this (MiB) or with more pixels than maxPixels are refused. */
+    maxFileMB: posNum.default(64),
+    maxPixels: posInt.default(100_000_000),
+  })
+  .prefault({});
+
 export const DataSchema = z
   .strictObject({
     dataset: z.enum(DATASETS).default('fashion-mnist'),
@@ -80,6 +102,15 @@ export const DataSchema = z
     testLimit: posInt.nullable().default(null),
     synthetic: SyntheticSchema,
     dvs: DvsSchema,
+    /** Side of the square images a model sees (imagefolder: the crop size). */
+    imageSize: posInt.default(224),
+    imagefolder: ImageFolderSchema,
+  })
+  .superRefine((d, ctx) => {
+    const side = d.imagefolder.resizeSide;
+    if (side !== null && side < d.imageSize) {
+      ctx.addIssue({ code: 'custom', path: ['imagefolder', 'resizeSide'], message: `must be at least data.imageSize (${d.imageSize}), got ${side}` });
+    }
   })
   .prefault({});
 
@@ -246,6 +277,7 @@ export const ConfigSchema = z.strictObject({
 export type Config = z.infer<typeof ConfigSchema>;
 export type DataConfig = z.infer<typeof DataSchema>;
 export type DvsConfig = z.infer<typeof DvsSchema>;
+export type ImageFolderConfig = z.infer<typeof ImageFolderSchema>;
 export type ModelConfig = z.infer<typeof ModelSchema>;
 export type DanetConfig = z.infer<typeof DanetSchema>;
 export type NeuronConfig = z.infer<typeof NeuronSchema>;

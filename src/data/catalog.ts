@@ -5,7 +5,8 @@
  */
 import type { DatasetName } from '../config/schema.js';
 
-export type FileDatasetName = Exclude<DatasetName, 'synthetic'>;
+/** imagefolder is read file by file from a folder the user names (imageFolder.ts), not from a known format. */
+export type FileDatasetName = Exclude<DatasetName, 'synthetic' | 'imagefolder'>;
 /** The data sets whose samples are images (the rest of the file-based ones are event streams). */
 export type ImageDatasetName = Exclude<FileDatasetName, 'cifar10-dvs'>;
 

@@ -123,6 +123,10 @@ export async function loadDataset(cfg: DataConfig, seed: number): Promise<Datase
     // Event frames have a time axis of their own; they come from loadEventDataset (below).
     throw new UserError('data.dataset: cifar10-dvs yields event frames [T, H, W, 2], which this trainer does not feed to a model yet; snn data prepare cifar10-dvs builds them');
   }
+  if (cfg.dataset === 'imagefolder') {
+    // Decoded batch by batch from files (imageFolder.ts, folderReader.ts), never held whole.
+    throw new UserError('data.dataset: imagefolder is read batch by batch by snn train and snn eval; snn export and snn eval --exported do not read it yet');
+  }
   const dir = findDatasetDir(cfg.dataset, cfg.root);
   const { train, test } = await IMAGE_LOADERS[cfg.dataset](dir);
   const info = CATALOG[cfg.dataset];

@@ -3,6 +3,7 @@
  * (for `snn model` and for checking a config before any data is loaded).
  */
 import type { DataConfig } from '../config/schema.js';
+import { folderClassCount } from './imageFolder.js';
 
 export interface InputShape {
   height: number;
@@ -25,6 +26,8 @@ export function datasetInput(cfg: DataConfig): InputShape {
       return { height: cfg.dvs.size, width: cfg.dvs.size, channels: 2, numClasses: 10 };
     case 'synthetic':
       return { height: cfg.synthetic.height, width: cfg.synthetic.width, channels: cfg.synthetic.channels, numClasses: cfg.synthetic.classes };
+    case 'imagefolder':
+      return { height: cfg.imageSize, width: cfg.imageSize, channels: 3, numClasses: folderClassCount(cfg) };
     default:
       throw new Error(`no input shape known for data set '${String(cfg.dataset)}'`);
   }

@@ -14,6 +14,7 @@ import type { EventFrameSet, ImageSet, SplitRecord } from '../data/types.js';
 import type { InputSpec } from '../models/types.js';
 import type { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
+import { loadFolderSource } from './folderSource.js';
 
 export interface SourceBatch {
   x: Float32Array;
@@ -72,6 +73,7 @@ export async function loadSource(cfg: Config): Promise<DataSource> {
       batches: (split, o) => frameBatches(split === 'train' ? d.train : d.test, o),
     };
   }
+  if (cfg.data.dataset === 'imagefolder' && cfg.model.encoding !== 'frames') return loadFolderSource(cfg);
   if (cfg.model.encoding === 'frames') throw new UserError(`model.encoding: frames needs an event data set, not ${cfg.data.dataset}`);
   const d = await loadDataset(cfg.data, cfg.seed);
   const { height, width, channels, numClasses } = d.train;
