@@ -3,7 +3,7 @@
  * dist/src: TypeScript 7 has no JavaScript API for dependency-cruiser to parse .ts with, and
  * what tsc emits is exactly what runs (type-only imports vanish, as they should here).
  *
- * The flow is one way: cli → (runs, sweep, reports, export, train) → losses, models, quant,
+ * The flow is one way: cli → (reports → sweep → runs, export, train) → losses, models, quant,
  * snn → engine (the boundary: src/engine/snnKernels.ts) → backends.
  */
 const core = '^dist/src/(models|snn|quant|losses|train)/';
@@ -31,6 +31,13 @@ module.exports = {
       comment: 'A backend implements the kernels of src/engine/snnKernels.ts; it knows nothing of models, neurons, training or commands.',
       from: { path: '^dist/src/backends/' },
       to: { path: '^dist/src/(models|snn|quant|losses|train|cli|runs|sweep|reports|export|data|config)/' },
+    },
+    {
+      name: 'runs-below-sweep-and-reports',
+      severity: 'error',
+      comment: 'The run folder (src/runs) is read by sweeps and reports (src/reports), never the other way.',
+      from: { path: '^dist/src/runs/' },
+      to: { path: '^dist/src/(sweep|reports)/' },
     },
     {
       name: 'no-circular',

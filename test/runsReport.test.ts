@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { writeSweepReport } from '../src/runs/report.js';
+import { writeSweepReport } from '../src/reports/report.js';
 import type { SweepManifest } from '../src/sweep/manifest.js';
 import { tempDir } from './helpers.js';
 import { requirement } from './requirements.js';
