@@ -201,8 +201,9 @@ inline float surrogateGrad(float a, float x) {
   } else if constexpr (kKind == kRectangle) {
     return std::fabs(x) < a / 2 ? 1.0f / a : 0.0f;
   } else {
-    const float r = a - std::fabs(x);
-    return r > 0 ? r / (a * a) : 0.0f;
+    // SpikingJelly's PiecewiseQuadratic: α − α²|x| on |x| < 1/α.
+    const float r = a - a * a * std::fabs(x);
+    return r > 0 ? r : 0.0f;
   }
 }
 

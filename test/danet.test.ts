@@ -33,12 +33,12 @@ const image = (seed: number): tf.Tensor4D => {
   return tf.tensor4d(Float32Array.from({ length: 6 * 8 * 8 * 3 }, () => r.next() * 2), [6, 8, 8, 3]);
 };
 
-test('within a stage, DA is SEW-ADD: the same weights give the same spikes in every layer and the same logits', () => {
-  // One stage of 4 blocks that keeps the stem's shape: no transition and no downsampling, so the
-  // two networks have the same parameters, created in the same order from the same seed.
-  const shape = { preset: 'resnet20', blocks: [4], widths: [16] };
+test('without the dense links DA is SEW-ADD: the same weights give the same spikes in every layer and the same logits', () => {
+  // resnet20's three stages: the first keeps the stem's shape, the others start with SEW-ADD's
+  // downsampling block. Same parameters, created in the same order from the same seed.
+  const shape = { preset: 'resnet20', blocks: [3, 2, 2], widths: [16, 32, 32] };
   const sew = build({ ...shape, connection: 'sew-add' });
-  const da = build({ ...shape, arch: 'danet' });
+  const da = build({ ...shape, arch: 'danet', danet: { links: 'none' } });
   try {
     assert.deepEqual([...da.params.keys()], [...sew.params.keys()]);
     for (const [k, v] of sew.params) assert.deepEqual(da.params.get(k)!.dataSync(), v.dataSync(), k);
@@ -98,6 +98,10 @@ test('snn model shows the dense links, what each adds to, and their parameters',
   assert.match(r.stdout, /stage3\.from_stem\.conv\s+conv\s+\[6, 6, 32\]\s+512\s/);
   assert.match(r.stdout, /stage3\.from_stage1\.conv\s+conv\s+\[6, 6, 32\]\s+512\s/);
   assert.match(r.stdout, /stage3\.in\s+join\s+\[6, 6, 32\]\s+stage2\.out \+ stage3\.from_stem \+ stage3\.from_stage1/);
+  // Stage 3 starts with SEW-ADD's downsampling block (x0); blocks 1 and 2 read the running sums.
+  assert.match(r.stdout, /stage3\.block0\.down\.sn\s+neuron\s+\[3, 3, 64\]/);
+  assert.match(r.stdout, /stage3\.block2\.in\s+join\s+\[3, 3, 64\]\s+x0 \+ y1$/m);
+  assert.match(r.stdout, /stage3\.out\s+join\s+\[3, 3, 64\]\s+x0 \+ y1 \+ y2$/m);
   // 16·16 + 2·16 (stage 2 ← stem) + 2 · (16·32 + 2·32) (stage 3 ← stem, stage 1)
   assert.match(r.stdout, /dense links across stages: 3, 1,440 parameters/);
   const none = runCli(['model', fixture('synthetic.yaml'), '--set', 'model.arch=danet', '--set', 'model.preset=resnet20', '--set', 'model.widths=null', '--set', 'model.danet.links=none']);
@@ -106,17 +110,19 @@ test('snn model shows the dense links, what each adds to, and their parameters',
 });
 
 test('pre-activation DANet: a real-valued stream, SN before every conv, branches and links zero-initialised', () => {
-  const m = build({ preset: 'resnet20', blocks: [1, 1], widths: [16, 32], arch: 'danet', danet: { preActivation: true } });
+  const m = build({ preset: 'resnet20', blocks: [1, 2], widths: [16, 32], arch: 'danet', danet: { preActivation: true } });
   try {
     const keys = m.layers.map((l) => l.key);
     assert.ok(!keys.includes('stem.sn') && keys.includes('final.sn'));
-    // Every conv but the stem's reads a neuron layer.
-    for (const l of m.layers.filter((l) => l.kind === 'conv' && l.key !== 'stem.conv')) {
-      assert.ok(l.input && m.neuronLayers.includes(l.input), `${l.key} reads ${l.input}`);
+    // Every conv reads a neuron layer but the stem and MS-ResNet's downsampling shortcut, BN(conv 1×1(x)) on the real-valued stream.
+    for (const l of m.layers.filter((l) => l.kind === 'conv')) {
+      if (l.key === 'stem.conv' || l.key === 'stage2.block0.down.conv') assert.equal(l.input, null, l.key);
+      else assert.ok(l.input && m.neuronLayers.includes(l.input), `${l.key} reads ${l.input}`);
     }
     assert.ok(keys.indexOf('stage2.from_stem.sn') < keys.indexOf('stage2.from_stem.conv'));
     // MS-ResNet's default: each block's last BN starts at γ = 0; the others at 1.
     assert.deepEqual([...new Set(m.params.get('stage1.block0.conv2.bn.weight')!.dataSync())], [0]);
+    assert.deepEqual([...new Set(m.params.get('stage2.block1.conv2.bn.weight')!.dataSync())], [0]);
     assert.deepEqual([...new Set(m.params.get('stage1.block0.conv1.bn.weight')!.dataSync())], [1]);
     const x = image(3);
     const { logits } = run(m, x);

@@ -436,10 +436,13 @@ test('NIR: DA sums and dense links become edges, global pooling AvgPool2d + Flat
   try {
     const g = toNirGraph(exportModel(da, input, 4, 3, { ternary: true }), {});
     const into = (d: string): string[] => g.edges.filter(([, to]) => to === d).map(([from]) => from).sort();
-    // A sum is NIR's implicit addition at a node's input: block 1 reads x0 + y1.
-    assert.deepEqual(into('stage1.block1.conv1'), ['stage1.block0.sn_out', 'stage1.transition.sn']);
-    // Stage 2 reads stage 1's output (x0 + y1 + y2) plus the stem's, projected by its own link.
-    assert.deepEqual(into('stage2.transition'), ['stage1.block0.sn_out', 'stage1.block1.sn_out', 'stage1.transition.sn', 'stage2.from_stem.sn']);
+    // A sum is NIR's implicit addition at a node's input: block 1 reads x0, the output of the
+    // SEW-ADD downsampling block 0 (its spikes + its shortcut's).
+    assert.deepEqual(into('stage1.block1.conv1'), ['stage1.block0.down.sn', 'stage1.block0.sn_out']);
+    // Stage 2 reads stage 1's output (x0 + y1) plus the stem's, projected by its own link.
+    const stage2In = ['stage1.block0.down.sn', 'stage1.block0.sn_out', 'stage1.block1.sn_out', 'stage2.from_stem.sn'];
+    assert.deepEqual(into('stage2.block0.conv1'), stage2In);
+    assert.deepEqual(into('stage2.block0.down'), stage2In);
     assert.deepEqual(into('stage2.from_stem'), ['stem.sn']);
     const g19 = toNirGraph(exportModel(r19, input, 4, 3, { ternary: true }), {});
     assert.equal(g19.nodes.get('pool')!.type, 'AvgPool2d');

@@ -5,6 +5,7 @@ import { multiStepLif, neuronAttrs, neuronParams } from '../src/snn/lif.js';
 import { lifForwardArrays } from '../src/backends/cpu/neuronLoops.js';
 import { multiStepLifComposed } from '../src/snn/lifComposed.js';
 import { surrogateDerivative, surrogatePrimitive, SURROGATE_DEFAULT_ALPHA } from '../src/snn/surrogate.js';
+import { surrogateGradTensor } from '../src/snn/surrogateTensor.js';
 import { NeuronSchema, SURROGATES } from '../src/config/schema.js';
 import { createRng } from '../src/util/rng.js';
 
@@ -111,6 +112,30 @@ test('each surrogate derivative is the derivative of its smooth step, which inte
   assert.equal(surrogateDerivative('rectangle', 1)(0.49), 1);
   assert.equal(surrogateDerivative('rectangle', 1)(0.51), 0);
   assert.ok(Math.abs(surrogateDerivative('triangle', 1)(0.25) - 0.75) < 1e-12);
+});
+
+test("triangle is SpikingJelly's PiecewiseQuadratic: g'(x) = α − α²|x| on |x| ≤ 1/α, α a sharpness", () => {
+  // SpikingJelly (surrogate.PiecewiseQuadratic): g(x) = 0 below −1/α, −(α²/2)|x|x + αx + 1/2 on
+  // |x| ≤ 1/α, 1 above; its gradient α − α²|x| inside, 0 outside. At α = 2 (half-width 0.5, peak 2):
+  const d = surrogateDerivative('triangle', 2);
+  const g = surrogatePrimitive('triangle', 2);
+  for (const [x, grad, prim] of [
+    [0, 2, 0.5],
+    [0.1, 1.6, 0.68],
+    [-0.25, 1, 0.125],
+    [0.5, 0, 1],
+    [0.7, 0, 1],
+    [-0.6, 0, 0],
+  ]) {
+    assert.ok(Math.abs(d(x) - grad) < 1e-12, `g'(${x}) = ${d(x)}, want ${grad}`);
+    assert.ok(Math.abs(g(x) - prim) < 1e-12, `g(${x}) = ${g(x)}, want ${prim}`);
+  }
+  const t = surrogateGradTensor(tf.tensor1d([0, 0.1, -0.25, 0.5, 0.7]), { name: 'triangle', alpha: 2 }).dataSync();
+  [2, 1.6, 1, 0, 0].forEach((v, i) => assert.ok(Math.abs(t[i] - v) < 1e-6, `tensor g'[${i}] = ${t[i]}, want ${v}`));
+  // The neuron layer's own backward pass: an IF neuron at T = 1 has H = X, so ∂S/∂X = g'(X − V_th).
+  const p = neuronParams(neuron({ type: 'if', surrogate: { name: 'triangle', alpha: 2 } }));
+  const gx = tf.grad((x: tf.Tensor) => multiStepLif(x, p).sum())(tf.tensor2d([[1, 1.1, 0.75, 1.5, 1.7]])).dataSync();
+  [2, 1.6, 1, 0, 0].forEach((v, i) => assert.ok(Math.abs(gx[i] - v) < 1e-5, `neuron ∂S/∂X[${i}] = ${gx[i]}, want ${v}`));
 });
 
 test('spike tallies count spikes and neuron-steps', () => {

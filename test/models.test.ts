@@ -134,5 +134,34 @@ test('snn model prints layers, shapes, parameters, MACs and shortcut joins', () 
   assert.equal(j.code, 0, j.stderr);
   const s = JSON.parse(j.stdout) as { connection: string; layers: { key: string; note?: string }[] };
   assert.equal(s.connection, 'da');
-  assert.ok(s.layers.some((l) => l.note === 'x0 + y1'));
+  // tiny's stages start with SEW-ADD's downsampling block, whose output x0 is each stage's.
+  assert.ok(s.layers.some((l) => l.key === 'stage2.out' && l.note === 'x0'));
+});
+
+test("zero-init residual: MS-ResNet's default for membrane (each branch's last BN γ = 0, so a block starts as its shortcut); a config key elsewhere", () => {
+  const lastBnGammas = (m: { params: Map<string, tf.Variable> }): number[] =>
+    [...m.params].filter(([k]) => /block\d+\.conv2\.bn\.weight$/.test(k)).flatMap(([, v]) => [...v.dataSync()]);
+  const otherGammas = (m: { params: Map<string, tf.Variable> }): number[] =>
+    [...m.params].filter(([k]) => k.endsWith('bn.weight') && !/block\d+\.conv2\.bn\.weight$/.test(k)).flatMap(([, v]) => [...v.dataSync()]);
+  const input = { height: 8, width: 8, channels: 3, numClasses: 4 };
+  const make = (model: Record<string, unknown>) => buildModel(ConfigSchema.parse({ model: { preset: 'resnet20', ...model } }).model, input, createRng(2));
+  const cases: [Record<string, unknown>, number][] = [
+    [{ connection: 'membrane' }, 0], // MS-ResNet's code: the branch's last BN is its "zero init" tdBN
+    [{ connection: 'membrane', zeroInitResidual: false }, 1],
+    [{ connection: 'spike' }, 1],
+    [{ connection: 'sew-add', zeroInitResidual: true }, 0],
+  ];
+  for (const [model, gamma] of cases) {
+    const m = make(model);
+    assert.deepEqual([...new Set(lastBnGammas(m))], [gamma], JSON.stringify(model));
+    assert.deepEqual([...new Set(otherGammas(m))], [1], JSON.stringify(model));
+    m.dispose();
+  }
+  // A zero-initialised membrane block passes its input through unchanged: x + BN_γ=0(…) = x.
+  const cfg = ConfigSchema.parse({ model: { connection: 'membrane' } }).model;
+  const b = createBuilder(createParamStore(createRng(0), 'zi'), cfg);
+  const blk = residualBlock(b, { key: 'b', input: { h: 4, w: 4, c: 8 }, width: 8, stride: 1, kind: 'basic', connection: 'membrane', downsample: 'conv' });
+  const g = createRng(9);
+  const x = tf.tensor4d(Float32Array.from({ length: 2 * 2 * 4 * 4 * 8 }, () => g.normal() * 2), [4, 4, 4, 8]);
+  assert.deepEqual(blk.piece(x, { training: true, timesteps: 2 }).dataSync(), x.dataSync());
 });

@@ -67,6 +67,7 @@ export function evalCommand(program: Command): void {
         `accuracy    ${(100 * out.accuracy).toFixed(2)}%`,
         `loss        ${out.loss.toFixed(4)}`,
         `speed       ${out.imagesPerSecond.toFixed(0)} img/s on ${out.backend}`,
+        `energy      ${out.energy.pJ.toExponential(3)} pJ per image (${out.energy.sop.toExponential(3)} SOP, ${out.energy.mac.toExponential(3)} MAC; README "Energy estimate")`,
         `firing rate ${out.meanFiringRate.toFixed(4)} spikes per neuron per step, by layer:`,
         ...Object.entries(out.firingRates).map(([k, v]) => `  ${k.padEnd(28)} ${v.toFixed(4)}`),
         ...(f.predictions !== undefined ? [`predictions ${out.count} rows in ${f.predictions}`] : []),

@@ -104,7 +104,7 @@ export const DataSchema = z
 export const SurrogateSchema = z
   .strictObject({
     name: z.enum(SURROGATES).default('sigmoid'),
-    /** Sharpness; null takes the surrogate's own default (sigmoid 4, atan 2, rectangle/triangle 1). */
+    /** Sharpness (the rectangle's width); null takes the surrogate's own default (sigmoid 4, atan 2, rectangle/triangle 1). */
     alpha: posNum.nullable().default(null),
   })
   .prefault({});

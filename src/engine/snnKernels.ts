@@ -50,7 +50,7 @@
  *     ∂L/∂k       = Σ_{t,i} ∂L/∂H_t (X_t − (V_{t−1} − V_reset))      (decayGrad)
  *   surrogates g'(u), α = attrs.alpha:
  *     sigmoid   α σ(αu)(1 − σ(αu))          atan      α / (2 (1 + (π/2 α u)²))
- *     rectangle 1/α if |u| < α/2 else 0     triangle  max(0, α − |u|) / α²
+ *     rectangle 1/α if |u| < α/2 else 0     triangle  max(0, α − α²|u|)
  *
  * SnnBatchNormTrain — training BatchNorm over every axis but the last (channels)
  *   inputs  x [M…, C], gamma [C], beta [C]

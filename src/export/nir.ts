@@ -21,8 +21,8 @@
  *   permuted from our H, W, C order); global average pooling → AvgPool2d + Flatten;
  * - LIF (and PLIF, with its trained τ) → LIF with tau = τ·dt, dt = 1 step, r = 1,
  *   v_leak = v_reset = V_reset, v_threshold = V_th; IF → IF with r = 1;
- * - residual add → the edges of both operands converge on the consumer (NIR sums a node's inputs);
- *   DA mean of k maps → a Scale node (1/k) that the k maps converge on;
+ * - residual add and DANet's sums → the edges of all operands converge on the consumer (NIR sums
+ *   a node's inputs); a mean of k maps (older DANet graphs) → a Scale node (1/k) they converge on;
  * - direct encoding's repeat and the time-mean readout are not nodes: the input is presented
  *   at every step, Output carries the logits per step, whose mean over T steps is the
  *   prediction (said in the graph metadata and docs/export.md; NIR's Integrator could hold

@@ -9,16 +9,16 @@
  *
  * Within a stage (post-activation blocks, the default):
  *
- *   transition  x_0 = SN(BN(conv k×k, stride s (stage input)))  (skipped when the shape is kept;
- *               k = 3 with basic blocks, 1 with bottlenecks, whose stages are 4× wider)
- *   block k     y_k = SN(F_k(in_k)),  in_k = x_0 + y_1 + … + y_{k−1},  F the block's convs
- *   stage out   s = x_0 + y_1 + … + y_K
+ *   x_0        the stage input when the shape is kept; otherwise the output of the stage's first
+ *              block, SEW-ADD's downsampling block SN(F_0(in)) + SN(BN(conv 1×1, stride s (in)))
+ *   block k    y_k = SN(F_k(in_k)),  in_k = x_0 + y_1 + … + y_{k−1},  F the block's convs
+ *   stage out  s = x_0 + y_1 + … + y_K
  *
  * This is SEW-ADD itself, not something new: a SEW-ADD block computes out_k = SN(F_k(out_{k−1}))
- * + out_{k−1}, so out_k = x_0 + Σ_{j≤k} A_j with in_k = out_{k−1}: the same weights give the same
- * spikes (tested). A mean in place of the sum would change nothing either: F starts with a
- * convolution (linear, no bias) and a batch-statistics BN, which cancels a positive factor
- * (up to BN's ε).
+ * + out_{k−1}, so out_k = x_0 + Σ_{j≤k} A_j with in_k = out_{k−1}: without the links below the
+ * same weights give the same spikes as a SEW-ADD ResNet (tested), and the same parameters. A
+ * mean in place of the sum would change nothing either: F starts with a convolution (linear, no
+ * bias) and a batch-statistics BN, which cancels a positive factor (up to BN's ε).
  *
  * What DA adds beyond the chain of blocks (our reading of "other topologies"): dense additive
  * links across stages. With s_0 the stem's output and s_i stage i's output,
@@ -29,16 +29,16 @@
  * `model.danet.links: none` keeps only the chain.
  *
  * Pre-activation blocks (`model.danet.preActivation`, MS-ResNet's form): the stream is real-valued,
- * y_k = F_pre(in_k) with F_pre = SN-conv-BN-…-SN-conv-BN, the transition BN(conv(SN(·))), the
- * links P = BN(conv 1×1(SN(·))); the stem has no neuron and one precedes the classifier
- * (resnet.ts), so every convolution reads spikes.
+ * y_k = F_pre(in_k) with F_pre = SN-conv-BN-…-SN-conv-BN, a stage's first block MS-ResNet's
+ * downsampling block, the links P = BN(conv 1×1(SN(·))) (ours: the link reads spikes); the stem
+ * has no neuron and one precedes the classifier (resnet.ts), as MS-ResNet.
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { DanetConfig } from '../config/schema.js';
 import type { ForwardContext } from '../snn/neuron.js';
 import { UserError } from '../util/errors.js';
 import type { Builder, FeatureShape, Piece } from './builder.js';
-import { blockOutChannels, postActivationBranch, preActivationBranch, type BlockSpec } from './connections.js';
+import { blockOutChannels, postActivationBranch, preActivationBranch, residualBlock, type BlockSpec } from './connections.js';
 import type { BlockKind, ResnetShape } from './presets.js';
 
 /** One stage: reads the outputs of the stem and of every earlier stage (`outs[0]` the stem's). */
@@ -54,26 +54,33 @@ export interface DaStageSpec {
   preActivation?: boolean;
 }
 
-/** The stage's transition (when the shape changes), then its blocks joined by running sums. */
+/**
+ * One stage: when the shape changes, its first block is SEW-ADD's downsampling block (MS-ResNet's
+ * with pre-activation), whose output is x_0; every other block is densely additive, reading the
+ * running sum x_0 + y_1 + … of the stage.
+ */
 export function danetStage(b: Builder, spec: DaStageSpec): { piece: Piece; shape: FeatureShape } {
   const pre = spec.preActivation === true;
   const out = blockOutChannels(spec.kind, spec.width);
-  let transition: Piece | null = null;
+  let first: Piece | null = null;
   let shape = spec.input;
   if (spec.stride !== 1 || spec.input.c !== out) {
-    const k = `${spec.key}.transition`;
-    const sn0 = pre ? b.neuron(`${k}.sn`, spec.input) : null;
-    const cb = b.convBn(k, spec.input, out, spec.kind === 'basic' ? 3 : 1, spec.stride);
-    const sn1 = pre ? null : b.neuron(`${k}.sn`, cb.shape);
-    transition = (x, ctx) => {
-      const y = cb.piece(sn0 ? sn0(x, ctx) : x, ctx);
-      return sn1 ? sn1(y, ctx) : y;
-    };
-    shape = cb.shape;
+    const blk = residualBlock(b, {
+      key: `${spec.key}.block0`,
+      input: spec.input,
+      width: spec.width,
+      stride: spec.stride,
+      kind: spec.kind,
+      connection: pre ? 'membrane' : 'sew-add',
+      downsample: pre ? 'conv' : 'spiking',
+    });
+    first = blk.piece;
+    shape = blk.shape;
   }
   const blocks: Piece[] = [];
   const names = ['x0'];
-  for (let k = 0; k < spec.blocks; k++) {
+  const start = first ? 1 : 0;
+  for (let k = start; k < spec.blocks; k++) {
     const key = `${spec.key}.block${k}`;
     b.note(`${key}.in`, 'join', shape, names.join(' + '));
     // Within a stage every block keeps the shape: stride 1, `out` channels in and out.
@@ -85,16 +92,17 @@ export function danetStage(b: Builder, spec: DaStageSpec): { piece: Piece; shape
       const sn = b.neuron(`${key}.sn_out`, br.shape);
       blocks.push((x, ctx) => sn(br.piece(x, ctx), ctx));
     }
-    names.push(`y${k + 1}`);
+    names.push(`y${k - start + 1}`);
   }
   b.note(`${spec.key}.out`, 'join', shape, names.join(' + '));
   return {
     piece: (x, ctx) => {
       // Running sums, as SEW-ADD's identity path: in_{k+1} = in_k + y_k.
-      let sum = transition ? transition(x, ctx) : x;
-      b.tally(`${spec.key}.block0.in`, sum, ctx);
-      blocks.forEach((blk, k) => {
-        const next = k + 1 < blocks.length ? `${spec.key}.block${k + 1}.in` : `${spec.key}.out`;
+      let sum = first ? first(x, ctx) : x;
+      b.tally(blocks.length > 0 ? `${spec.key}.block${start}.in` : `${spec.key}.out`, sum, ctx);
+      blocks.forEach((blk, i) => {
+        const k = start + i;
+        const next = k + 1 < spec.blocks ? `${spec.key}.block${k + 1}.in` : `${spec.key}.out`;
         sum = b.join(next, 'add', [sum, blk(sum, ctx)], ctx);
       });
       return sum;

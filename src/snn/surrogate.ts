@@ -8,11 +8,13 @@
  *
  * - sigmoid:   g'(x) = α σ(αx) (1 - σ(αx))                 (default α = 4; SpikingJelly's Sigmoid)
  * - atan:      g'(x) = α / (2 (1 + (π/2 · α x)²))            (default α = 2; SpikingJelly's ATan)
- * - rectangle: g'(x) = 1/α if |x| < α/2 else 0             (default α = 1: a box of width 1)
- * - triangle:  g'(x) = max(0, α - |x|) / α²                 (default α = 1: a triangle of half-width 1)
+ * - rectangle: g'(x) = 1/α if |x| < α/2 else 0             (default α = 1: a box of width α, as
+ *              STBP's rectangular h(u) of Wu et al. 2018, with a = α)
+ * - triangle:  g'(x) = max(0, α − α²|x|)                   (default α = 1; SpikingJelly's
+ *              PiecewiseQuadratic: α is a sharpness, the triangle's half-width is 1/α, its peak α)
  *
- * The rectangle and triangle parametrisations (width α) are this project's choice; the design
- * names the shapes but not their parameters.
+ * For the rectangle α is a width; for the other three a sharpness (larger α: a narrower, taller
+ * derivative).
  */
 import type { SurrogateConfig } from '../config/schema.js';
 
@@ -45,10 +47,8 @@ export function surrogateDerivative(name: SurrogateName, alpha?: number | null):
       const h = 1 / a;
       return (x) => (Math.abs(x) < half ? h : 0);
     }
-    case 'triangle': {
-      const inv = 1 / (a * a);
-      return (x) => Math.max(0, a - Math.abs(x)) * inv;
-    }
+    case 'triangle':
+      return (x) => Math.max(0, a - a * a * Math.abs(x));
   }
 }
 
@@ -66,9 +66,10 @@ export function surrogatePrimitive(name: SurrogateName, alpha?: number | null): 
     case 'rectangle':
       return (x) => Math.min(1, Math.max(0, x / a + 0.5));
     case 'triangle':
+      // SpikingJelly's PiecewiseQuadratic primitive: −(α²/2)|x|x + αx + 1/2 on |x| ≤ 1/α.
       return (x) => {
-        const u = Math.min(a, Math.max(-a, x));
-        return u < 0 ? (a + u) * (a + u) / (2 * a * a) : 1 - (a - u) * (a - u) / (2 * a * a);
+        const u = Math.min(1 / a, Math.max(-1 / a, x));
+        return -((a * a) / 2) * Math.abs(u) * u + a * u + 0.5;
       };
   }
 }

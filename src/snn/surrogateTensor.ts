@@ -21,7 +21,7 @@ export function surrogateGradTensor(x: tf.Tensor, cfg: SurrogateConfig): tf.Tens
     case 'rectangle':
       return tf.cast(tf.less(tf.abs(x), a / 2), 'float32').mul(1 / a);
     case 'triangle':
-      return tf.relu(tf.scalar(a).sub(tf.abs(x))).mul(1 / (a * a));
+      return tf.relu(tf.scalar(a).sub(tf.abs(x).mul(a * a)));
   }
 }
 

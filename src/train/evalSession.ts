@@ -11,6 +11,7 @@ import { locateCheckpoint } from '../runs/locate.js';
 import { evaluate, type EvalResult } from './evaluate.js';
 import { loadModelTensors } from './trainer.js';
 import { modelFor, runConfig } from './session.js';
+import { estimateEnergy, type EnergyEstimate } from './energy.js';
 
 export interface EvalRequest {
   /** A run folder (or its name, or 'latest') or a checkpoint folder. */
@@ -35,6 +36,8 @@ export interface EvalOutcome extends EvalResult {
   trainedTimesteps: number;
   backend: string;
   epoch: number | null;
+  /** SOP, MAC and pJ per image at the evaluated T (energy.ts). */
+  energy: EnergyEstimate;
 }
 
 export async function runEval(req: EvalRequest): Promise<EvalOutcome & { backendInfo: BackendInfo }> {
@@ -60,6 +63,7 @@ export async function runEval(req: EvalRequest): Promise<EvalOutcome & { backend
       trainedTimesteps: cfg.model.timesteps,
       backend: backendInfo.name,
       epoch,
+      energy: estimateEnergy(model, { ...res.firingRates, ...res.inputRates }, T),
       backendInfo,
     };
   } finally {

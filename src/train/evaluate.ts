@@ -17,6 +17,8 @@ export interface EvalResult {
   firingRates: Record<string, number>;
   /** All spikes over all neuron-steps of the network. */
   meanFiringRate: number;
+  /** Mean value of the other tensors a layer reads (residual joins, dense sums, encoded input), by key: the energy estimate's rates. */
+  inputRates: Record<string, number>;
   imagesPerSecond: number;
   seconds: number;
   /** Every image's outcome, in split order (when asked for with `perImage`). */
@@ -83,7 +85,10 @@ export function evaluate(model: SpikingModel, data: DataSource, o: EvalOptions):
     const t = tallies.get(k);
     return t && { spikes: t.spikes, steps: t.neurons };
   });
+  const inputRates: Record<string, number> = {};
+  for (const [k, t] of tallies) if (!(k in firingRates) && t.neurons > 0) inputRates[k] = t.spikes / t.neurons;
   return {
+    inputRates,
     accuracy: seen > 0 ? correct / seen : 0,
     loss: seen > 0 ? lossSum / seen : 0,
     count: seen,

@@ -61,11 +61,18 @@ export function modelFor(cfg: Config, data: DataSource, label = 'snn'): SpikingM
  * twin: neuron relu).
  */
 export function twinFor(cfg: Config, data: DataSource): Partner {
-  const t = cfg.loss.tna.twin;
-  const modelCfg = { ...cfg.model, neuron: { ...cfg.model.neuron, type: t.neuron ?? cfg.model.neuron.type } };
-  const seed = t.seed ?? (cfg.seed + 1) >>> 0;
-  const model = buildModel(modelCfg, inputSpec(data), createRng(seed), 'twin', { quant: { ...cfg.quant, bits: t.bits ?? cfg.quant.bits } });
+  const t = twinSpec(cfg);
+  const modelCfg = { ...cfg.model, neuron: { ...cfg.model.neuron, type: t.neuron } };
+  const model = buildModel(modelCfg, inputSpec(data), createRng(t.seed), 'twin', { quant: { ...cfg.quant, bits: t.bits } });
   return { model, timesteps: cfg.model.timesteps };
+}
+
+/** The twin's precision, neuron and seed, defaults resolved; `identical` when only the seed differs. */
+export function twinSpec(cfg: Config): { bits: Config['quant']['bits']; neuron: Config['model']['neuron']['type']; seed: number; identical: boolean } {
+  const t = cfg.loss.tna.twin;
+  const bits = t.bits ?? cfg.quant.bits;
+  const neuron = t.neuron ?? cfg.model.neuron.type;
+  return { bits, neuron, seed: t.seed ?? (cfg.seed + 1) >>> 0, identical: bits === cfg.quant.bits && neuron === cfg.model.neuron.type };
 }
 
 /** The KD teacher: any run or checkpoint this tool wrote, rebuilt from its own config, frozen. */
@@ -153,6 +160,8 @@ export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? null,
     data: { source: data.source, train: data.count.train, test: data.count.test, split: data.split },
+    // The TNA twin as built (`loss.tna.twin`'s nulls resolved): identical to the SNN unless set.
+    ...(cfg.loss.mode === 'tna' ? { twin: twinSpec(cfg) } : {}),
     started: new Date().toISOString(),
   };
   if (resume && existsSync(paths.meta)) {

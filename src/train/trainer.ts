@@ -174,7 +174,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       ...o.summaryExtra,
     });
   };
-  const energyOf = (ev: EvalResult): EnergyEstimate => estimateEnergy(model, ev.firingRates, T);
+  const energyOf = (ev: EvalResult): EnergyEstimate => estimateEnergy(model, { ...ev.firingRates, ...ev.inputRates }, T);
 
   const saveCheckpoint = (tag: string, best: boolean): void => {
     const optState = opt.state();

@@ -20,7 +20,7 @@ export function surrogateGrad(u: tf.Tensor, name: SurrogateName, a: number): tf.
     case 'rectangle':
       return tf.cast(tf.less(tf.abs(u), a / 2), 'float32').mul(1 / a);
     case 'triangle':
-      return tf.relu(tf.scalar(a).sub(tf.abs(u))).mul(1 / (a * a));
+      return tf.relu(tf.scalar(a).sub(tf.abs(u).mul(a * a)));
   }
 }
 
@@ -34,10 +34,9 @@ export function surrogateStep(u: tf.Tensor, name: SurrogateName, a: number): tf.
     case 'rectangle':
       return tf.clipByValue(u.div(a).add(0.5), 0, 1);
     case 'triangle': {
-      const c = tf.clipByValue(u, -a, a);
-      const below = c.add(a).square().div(2 * a * a);
-      const above = tf.scalar(1).sub(tf.scalar(a).sub(c).square().div(2 * a * a));
-      return tf.where(tf.less(c, 0), below, above);
+      // SpikingJelly's PiecewiseQuadratic: g(u) = −α²/2·|u|·u + α·u + 1/2 on |u| ≤ 1/α.
+      const c = tf.clipByValue(u, -1 / a, 1 / a);
+      return tf.abs(c).mul(c).mul(-(a * a) / 2).add(c.mul(a)).add(0.5);
     }
   }
 }
