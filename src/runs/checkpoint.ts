@@ -35,7 +35,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
-  readFileSync,
   readdirSync,
   readlinkSync,
   renameSync,
@@ -45,6 +44,17 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
+import { checkRegularFile, readBounded } from '../util/boundedRead.js';
+import {
+  checkShapes,
+  FileName,
+  MAX_BIN_BYTES,
+  MAX_JSON_BYTES,
+  readCheckpointBin,
+  readCheckpointJson,
+  StateSchema,
+  WeightsJsonSchema,
+} from './checkpointFiles.js';
 import { checkpointPause } from '../util/testHooks.js';
 import { fsyncDir, WRITE_FAILURE_CODES, writeError, writeFault, writeFileAtomic } from './atomic.js';
 
@@ -94,7 +104,9 @@ function decode(bin: Uint8Array, specs: tf.io.WeightsManifestEntry[], file: stri
 export function linkTarget(checkpointsDir: string, link: string): string | null {
   try {
     const p = join(checkpointsDir, link);
-    return lstatSync(p).isSymbolicLink() ? readlinkSync(p) : null;
+    if (!lstatSync(p).isSymbolicLink()) return null;
+    const t = readlinkSync(p);
+    return FileName.safeParse(t).success ? t : null; // only sibling folders: a link out of checkpoints/ is not ours
   } catch {
     return null;
   }
@@ -246,11 +258,12 @@ const REQUIRED = ['model.json', 'weights.bin', 'state.json'];
  */
 export function verifyCheckpoint(dir: string): void {
   const sumsFile = join(dir, 'checksums.json');
-  if (!existsSync(sumsFile)) throw new UserError(`${sumsFile}: missing, so the checkpoint cannot be verified`);
+  if (!present(sumsFile)) throw new UserError(`${sumsFile}: missing, so the checkpoint cannot be verified`);
   let sums: Record<string, unknown>;
   let sizes: Record<string, unknown> = {};
+  const text = readBounded(sumsFile, { what: 'checkpoint file', maxBytes: MAX_JSON_BYTES, confined: true }).toString('utf8');
   try {
-    const parsed = JSON.parse(readFileSync(sumsFile, 'utf8')) as { sha256?: unknown; bytes?: unknown };
+    const parsed = JSON.parse(text) as { sha256?: unknown; bytes?: unknown };
     if (typeof parsed.sha256 !== 'object' || parsed.sha256 === null) throw new Error('no sha256 table');
     sums = parsed.sha256 as Record<string, unknown>;
     if (typeof parsed.bytes === 'object' && parsed.bytes !== null) sizes = parsed.bytes as Record<string, unknown>;
@@ -261,37 +274,38 @@ export function verifyCheckpoint(dir: string): void {
     if (typeof sums[name] !== 'string') throw new UserError(`${sumsFile}: has no checksum for ${name} (altered?)`);
   }
   for (const [name, expected] of Object.entries(sums)) {
+    if (!FileName.safeParse(name).success) throw new UserError(`${sumsFile}: bad file name ${JSON.stringify(name.slice(0, 100))}`);
     const p = join(dir, name);
-    if (name.includes('/') || name.includes('\\') || name.startsWith('.')) throw new UserError(`${sumsFile}: bad file name ${JSON.stringify(name)}`);
-    if (!existsSync(p)) throw new UserError(`${p}: missing from checkpoint`);
-    const content = readFileSync(p);
+    if (!present(p)) throw new UserError(`${p}: missing from checkpoint`);
     const size = sizes[name];
-    if (typeof size === 'number' && content.byteLength !== size) {
+    const actual = checkRegularFile(p, { what: 'checkpoint file', maxBytes: MAX_BIN_BYTES, confined: true }).size;
+    if (typeof size === 'number' && actual !== size) {
       throw new UserError(
-        content.byteLength < size
-          ? `${p}: truncated (${content.byteLength} of ${size} bytes)`
-          : `${p}: longer than written (${content.byteLength} bytes, expected ${size})`,
+        actual < size ? `${p}: truncated (${actual} of ${size} bytes)` : `${p}: longer than written (${actual} bytes, expected ${size})`,
       );
     }
-    if (sha256(content) !== expected) throw new UserError(`${p}: checksum mismatch (file is corrupt or was altered)`);
+    if (sha256(readCheckpointBin(p)) !== expected) throw new UserError(`${p}: checksum mismatch (file is corrupt or was altered)`);
   }
 }
 
-function readJsonFile(file: string): unknown {
+/** True if `p` exists (a dangling symbolic link counts: it is refused later, by name). */
+function present(p: string): boolean {
   try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new UserError(`${file}: unreadable (${(e as Error).message.split('\n')[0]})`);
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
   }
 }
 
 function readManifest(dir: string, json: string): Map<string, tf.Tensor> {
   const file = join(dir, json);
-  const m = readJsonFile(file) as { weightsManifest?: tf.io.WeightsManifestConfig };
-  const group = m.weightsManifest?.[0];
-  if (!group || !Array.isArray(group.paths) || !Array.isArray(group.weights)) throw new UserError(`${file}: not a weights manifest`);
+  const m = readCheckpointJson(file, WeightsJsonSchema);
+  const group = m.weightsManifest[0];
   const binFile = join(dir, group.paths[0]);
-  return decode(readFileSync(binFile), group.weights, binFile);
+  const bin = readCheckpointBin(binFile);
+  checkShapes(m, bin.byteLength, file);
+  return decode(bin, group.weights as tf.io.WeightsManifestEntry[], binFile);
 }
 
 /** Reads and verifies a checkpoint folder (a run's `checkpoints/last` or any checkpoint path). */
@@ -303,7 +317,7 @@ export function readCheckpoint(dir: string): CheckpointData {
     weights: readManifest(abs, 'model.json'),
     optimizer: existsSync(join(abs, 'optimizer.json')) ? readManifest(abs, 'optimizer.json') : new Map(),
     twin: existsSync(join(abs, 'twin.json')) ? readManifest(abs, 'twin.json') : undefined,
-    state: readJsonFile(join(abs, 'state.json')) as Record<string, unknown>,
+    state: readCheckpointJson(join(abs, 'state.json'), StateSchema) as Record<string, unknown>,
   };
 }
 
@@ -323,13 +337,46 @@ const TAG = /^epoch-\d{4}(-batch-\d{6})?$/;
 
 function savedState(checkpointsDir: string, tag: string): { step: number; epoch: number; batch: number; bestEpoch: number } | null {
   try {
-    const s = JSON.parse(readFileSync(join(checkpointsDir, tag, 'state.json'), 'utf8')) as Record<string, unknown>;
-    const num = (k: string): number => (typeof s[k] === 'number' ? (s[k] as number) : NaN);
-    const out = { step: num('step'), epoch: num('epoch'), batch: num('batch'), bestEpoch: num('bestEpoch') };
-    return Number.isFinite(out.step) ? out : null;
+    const s = readCheckpointJson(join(checkpointsDir, tag, 'state.json'), StateSchema);
+    return { step: s.step, epoch: s.epoch, batch: s.batch, bestEpoch: s.bestEpoch };
   } catch {
     return null;
   }
+}
+
+/** The state.json of the checkpoint a link names (schema-checked, not verified), or null. */
+export function linkedState(checkpointsDir: string, link: string): { tag: string; state: Record<string, unknown> } | null {
+  const tag = linkTarget(checkpointsDir, link);
+  if (tag === null) return null;
+  try {
+    return { tag, state: readCheckpointJson(join(checkpointsDir, tag, 'state.json'), StateSchema) };
+  } catch {
+    return null;
+  }
+}
+
+/** The newest checkpoint folder (by step) of `checkpointsDir` that verifies, or null. Read-only. */
+export function newestVerifiedCheckpoint(checkpointsDir: string): string | null {
+  let names: string[];
+  try {
+    names = readdirSync(checkpointsDir);
+  } catch {
+    return null;
+  }
+  const tagged = names
+    .filter((n) => TAG.test(n))
+    .map((tag) => ({ tag, s: savedState(checkpointsDir, tag) }))
+    .filter((c): c is { tag: string; s: NonNullable<typeof c.s> } => c.s !== null)
+    .sort((a, b) => b.s.step - a.s.step);
+  for (const { tag } of tagged) {
+    try {
+      verifyCheckpoint(join(checkpointsDir, tag));
+      return tag;
+    } catch {
+      // damaged: try an older one
+    }
+  }
+  return null;
 }
 
 /**
@@ -371,9 +418,16 @@ function adoptUnlinkedCheckpoint(checkpointsDir: string): string | null {
  * only while holding the run's lock: it changes the links.
  */
 export function readResumeCheckpoint(checkpointsDir: string): ResumePoint | undefined {
+  const hadLinks = LINKS.some((l) => linkTarget(checkpointsDir, l) !== null);
   const adopted = adoptUnlinkedCheckpoint(checkpointsDir);
   const found = LINKS.map((link) => ({ link, target: linkTarget(checkpointsDir, link) }));
   if (found.every((f) => f.target === null)) return undefined;
+  if (adopted && !hadLinks) {
+    // The links were deleted but checkpoint folders are there: resuming from the newest is right, and said.
+    const data = readCheckpoint(join(checkpointsDir, adopted));
+    const warning = `${checkpointsDir} has checkpoint folders but no last/prev/best links; resuming from the newest that verifies, ${adopted} (links restored)`;
+    return { data, dir: join(checkpointsDir, adopted), link: 'last', warning, adopted };
+  }
   const problems: string[] = [];
   const bad = new Set<string>();
   const tried = new Set<string>();

@@ -15,12 +15,26 @@
  * name, when one is given); for `--resume latest`, runs locked by a live process are skipped,
  * so it is the newest run that no process is training.
  */
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import {
+  accessSync,
+  constants as fsConstants,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
-import { writeError, writeFileAtomic } from './atomic.js';
+import { sleepSync } from '../util/testHooks.js';
+import { writeError, writeFault, writeFileAtomic } from './atomic.js';
+import { removeCheckpointTemporaries } from './checkpointFiles.js';
 
 export interface RunPaths {
   dir: string;
@@ -49,25 +63,101 @@ function stamp(d: Date): string {
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
-/** Claims a new run folder and takes its lock (release it with unlockRun). */
-export function createRunFolder(runsDir: string, name: string, now = new Date()): RunPaths {
-  try {
-    mkdirSync(runsDir, { recursive: true });
-  } catch (e) {
-    throw writeError(runsDir, e);
+/** Longest run name: the folder adds 23 characters (`-yyyymmdd-hhmmss-xxxxxx`) and file systems stop at 255 bytes. */
+export const MAX_NAME_BYTES = 200;
+
+/** A UserError if `name` cannot name a run folder (`.`, `..`, a hidden or too long name, a path). */
+export function checkRunName(name: string): void {
+  if (!/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(name)) {
+    throw new UserError(`name: ${JSON.stringify(name.slice(0, 60))} cannot name a run folder: use letters, digits, ".", "_" and "-", not starting with "." or "-"`);
   }
+  if (Buffer.byteLength(name) > MAX_NAME_BYTES) throw new UserError(`name: ${Buffer.byteLength(name)} characters, more than the ${MAX_NAME_BYTES} a run folder name can hold`);
+}
+
+/**
+ * A UserError unless `runsDir` is a folder snn can create run folders in: an existing folder,
+ * or a path whose nearest existing ancestor is a writable folder. Creates nothing. (Node's
+ * recursive mkdir loops forever under /proc, so the path is walked here instead.)
+ */
+export function checkRunsDir(runsDir: string): void {
+  const abs = resolve(runsDir);
+  if (Buffer.byteLength(abs) > 3000) throw new UserError(`--runs-dir: the path is too long`);
+  let p = abs;
+  for (;;) {
+    let st: ReturnType<typeof statSync> | undefined;
+    try {
+      st = statSync(p);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') throw new UserError(`--runs-dir ${runsDir}: cannot use ${p} (${code ?? (e as Error).message})`);
+    }
+    if (st) {
+      if (!st.isDirectory()) throw new UserError(`--runs-dir ${runsDir}: ${p} is not a folder`);
+      if (/^\/(proc|sys)(\/|$)/.test(p) || !dirWritable(p)) throw new UserError(`--runs-dir ${runsDir}: cannot create run folders in ${p} (not writable)`);
+      return;
+    }
+    const up = dirname(p);
+    if (up === p) throw new UserError(`--runs-dir ${runsDir}: no part of the path exists`);
+    p = up;
+  }
+}
+
+function dirWritable(dir: string): boolean {
+  try {
+    accessSync(dir, fsConstants.W_OK | fsConstants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** mkdir -p without Node's recursive mkdir (see checkRunsDir): each missing part in turn. */
+function makeRunsDir(runsDir: string): void {
+  checkRunsDir(runsDir);
+  const missing: string[] = [];
+  for (let p = resolve(runsDir); !existsSync(p); p = dirname(p)) missing.unshift(p);
+  for (const p of missing) {
+    try {
+      writeFault(p, 'mkdir');
+      mkdirSync(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw writeError(p, e);
+    }
+  }
+}
+
+/**
+ * Claims a new run folder and takes its lock (release it with unlockRun). If the lock cannot
+ * be written (disk full), the folder is removed again: a failed start leaves nothing behind.
+ */
+export function createRunFolder(runsDir: string, name: string, now = new Date()): RunPaths {
+  checkRunName(name);
+  makeRunsDir(runsDir);
   for (let attempt = 0; attempt < 20; attempt++) {
     const dir = join(runsDir, `${name}-${stamp(now)}-${randomBytes(3).toString('hex')}`);
     try {
+      writeFault(dir, 'mkdir');
       mkdirSync(dir);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw writeError(dir, e);
       continue;
     }
-    lockRun(dir);
+    try {
+      lockRun(dir);
+    } catch (e) {
+      unlockRun(dir);
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
     return runPaths(dir);
   }
   throw new Error(`could not claim a run folder in ${runsDir}`);
+}
+
+/** Removes a run folder this process has just created, after a failure before training started. */
+export function abandonNewRun(dir: string): void {
+  unlockRun(dir);
+  rmSync(dir, { recursive: true, force: true });
 }
 
 export const isRunFolder = (dir: string): boolean => existsSync(join(dir, 'config.yaml'));
@@ -83,15 +173,27 @@ interface LockInfo {
   started: string;
 }
 
-function readLock(dir: string): LockInfo | null {
+/** The lock file's bytes, or null if there is none. */
+function lockText(dir: string): string | null {
   try {
-    const v = JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')) as Partial<LockInfo>;
+    return readFileSync(join(dir, LOCK_FILE), 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+function parseLock(text: string | null): LockInfo | null {
+  if (text === null) return null;
+  try {
+    const v = JSON.parse(text) as Partial<LockInfo>;
     if (typeof v.pid !== 'number' || typeof v.host !== 'string') return null;
     return { pid: v.pid, host: v.host, started: String(v.started ?? '') };
   } catch {
     return null;
   }
 }
+
+const readLock = (dir: string): LockInfo | null => parseLock(lockText(dir));
 
 function processAlive(pid: number): boolean {
   try {
@@ -103,6 +205,7 @@ function processAlive(pid: number): boolean {
 }
 
 const mine = (l: LockInfo): boolean => l.pid === process.pid && l.host === hostname();
+const live = (l: LockInfo): boolean => l.host !== hostname() || processAlive(l.pid); // another host's process cannot be checked
 
 /** Locks this process holds: released when it exits, whatever path it exits by. */
 const held = new Set<string>();
@@ -112,8 +215,7 @@ let exitHook = false;
 export function lockHolder(dir: string): LockInfo | null {
   const l = readLock(dir);
   if (!l || mine(l)) return null;
-  if (l.host !== hostname()) return l; // cannot check a process on another machine
-  return processAlive(l.pid) ? l : null;
+  return live(l) ? l : null;
 }
 
 function inUse(dir: string, l: LockInfo): UserError {
@@ -122,40 +224,74 @@ function inUse(dir: string, l: LockInfo): UserError {
   );
 }
 
+const TAKEOVER = '.lock-takeover-';
+
+/**
+ * Replaces the stale lock whose bytes are `stale` by this process's (`mine`, a complete file):
+ * true if it did. Takers of one stale lock first create a marker named after its bytes with
+ * O_EXCL, so only one of them goes on; it checks the lock still holds those bytes and renames
+ * its own over it. The lock file never disappears on the way, so a plain acquisition (link,
+ * which needs no lock file) cannot slip in, and no taker can move a lock that is not stale.
+ */
+function takeOver(dir: string, stale: string, mineFile: string): boolean {
+  const marker = join(dir, `${TAKEOVER}${createHash('sha256').update(stale).digest('hex').slice(0, 20)}`);
+  try {
+    writeFileSync(marker, `${process.pid}\n`, { flag: 'wx' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw writeError(marker, e);
+    const owner = Number(readFileSync(marker, 'utf8'));
+    if (Number.isInteger(owner) && owner > 0 && !processAlive(owner) && Date.now() - statSync(marker).mtimeMs > 5000) {
+      throw new UserError(`${dir}: a takeover of its stale lock was interrupted; delete ${marker} and ${join(dir, LOCK_FILE)} if no snn train runs it`);
+    }
+    return false; // another process is taking it over: look again
+  }
+  try {
+    if (lockText(dir) !== stale) return false; // taken over (or released) meanwhile
+    renameSync(mineFile, join(dir, LOCK_FILE));
+    return true;
+  } catch (e) {
+    throw writeError(join(dir, LOCK_FILE), e);
+  } finally {
+    rmSync(marker, { force: true });
+  }
+}
+
 /**
  * Takes the lock of a run folder: a UserError if a live process holds it; a stale lock (its
- * process is gone) is taken over, and the temporary files a killed writer left are removed.
- * Re-entrant within one process.
+ * process is gone) is taken over (see takeOver), and the temporary files a killed writer left
+ * are removed. Re-entrant within one process.
  */
 export function lockRun(dir: string): void {
   const file = join(dir, LOCK_FILE);
   const info: LockInfo = { pid: process.pid, host: hostname(), started: new Date().toISOString() };
-  const tmp = join(dir, `.lock-${randomBytes(4).toString('hex')}`);
+  // The random part makes every lock's bytes unique, which takeOver relies on.
+  const tmp = join(dir, `.lock-${randomBytes(8).toString('hex')}`);
   try {
-    writeFileSync(tmp, `${JSON.stringify(info)}\n`);
+    writeFault(tmp);
+    writeFileSync(tmp, `${JSON.stringify({ ...info, nonce: basename(tmp).slice(6) })}\n`, { flag: 'wx' });
   } catch (e) {
+    rmSync(tmp, { force: true });
     throw writeError(file, e);
   }
   try {
-    for (let attempt = 0; attempt < 5; attempt++) {
+    let taken = false;
+    for (let attempt = 0; attempt < 200 && !taken; attempt++) {
       try {
         linkSync(tmp, file); // atomic and exclusive: fails if a lock exists
+        taken = true;
         break;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw writeError(file, e);
       }
-      const held = readLock(dir);
-      if (held && mine(held)) break;
-      const live = lockHolder(dir);
-      if (live) throw inUse(dir, live);
-      // Stale (or unreadable): move it away and try again.
-      try {
-        renameSync(file, `${file}-stale-${randomBytes(3).toString('hex')}`);
-      } catch {
-        // another process took it over first; the next attempt sees its lock
-      }
-      if (attempt === 4) throw new Error(`${file}: could not take the run's lock`);
+      const text = lockText(dir);
+      if (text === null) continue; // released meanwhile: try again
+      const cur = parseLock(text);
+      if (cur && mine(cur)) taken = true;
+      else if (cur && live(cur)) throw inUse(dir, cur);
+      else if (takeOver(dir, text, tmp)) taken = true;
+      else sleepSync(2); // someone else is taking it over; its lock appears in a moment
     }
+    if (!taken) throw new Error(`${file}: could not take the run's lock`);
   } finally {
     rmSync(tmp, { force: true });
   }
@@ -166,9 +302,23 @@ export function lockRun(dir: string): void {
       for (const d of held) unlockRun(d);
     });
   }
+  removeLeftovers(dir);
+}
+
+/** Temporary files of killed writers: atomic-write temporaries, old-style stale locks, dead takeover markers. */
+function removeLeftovers(dir: string): void {
   for (const n of readdirSync(dir)) {
-    if (/^\..+\.[0-9a-f]{8}\.tmp$/.test(n) || /^\.lock-stale-/.test(n)) rmSync(join(dir, n), { force: true });
+    const p = join(dir, n);
+    if (/^\..+\.[0-9a-f]{8}\.tmp$/.test(n) || /^\.lock-stale-/.test(n)) rmSync(p, { force: true });
+    else if (n.startsWith(TAKEOVER) || /^\.lock-[0-9a-f]{16}$/.test(n)) {
+      try {
+        if (Date.now() - statSync(p).mtimeMs > 60_000) rmSync(p, { force: true }); // a live taker needs microseconds
+      } catch {
+        // removed by its owner meanwhile
+      }
+    }
   }
+  removeCheckpointTemporaries(join(dir, 'checkpoints'));
 }
 
 /** Releases this process's lock of a run folder (a lock held by another process is left alone). */
@@ -228,7 +378,7 @@ export function findRun(ref: string, runsDir: string, name?: string, opts: FindO
     const dir = free[free.length - 1];
     if (!dir) {
       const busy = all.length > 0 ? ` (${all.length} in use by running snn train processes)` : '';
-      throw new UserError(`no run folders${name ? ` named ${name}-*` : ''} in ${runsDir} to resume${busy}`);
+      throw new UserError(`no run folders${name ? ` named ${name}-*` : ''} in ${runsDir}${opts.forResume ? ` to resume${busy}` : ''}`);
     }
     return runPaths(dir);
   }
