@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { BACKENDS, type BackendName } from '../config/schema.js';
 import { runEval } from '../train/evalSession.js';
 import { UserError } from '../util/errors.js';
+import { MAX_TIMESTEPS } from '../export/manifestSchema.js';
 import { collect, parseChoice, parsePositiveInt } from './common.js';
 
 interface EvalFlags {
@@ -45,7 +46,7 @@ export function evalCommand(program: Command): void {
         runsDir: f.runsDir,
         checkpoint: parseChoice('--checkpoint', f.checkpoint, ['best', 'last'] as const),
         split: parseChoice('--split', f.split, ['test', 'train'] as const),
-        timesteps: f.timesteps ? parsePositiveInt('--timesteps', f.timesteps) : undefined,
+        timesteps: f.timesteps ? parsePositiveInt('--timesteps', f.timesteps, MAX_TIMESTEPS) : undefined,
         backend: f.backend ? parseChoice<BackendName>('--backend', f.backend, BACKENDS) : undefined,
         sets: f.set,
       });
