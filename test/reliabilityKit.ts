@@ -163,3 +163,38 @@ export async function pool<T, R>(items: readonly T[], n: number, fn: (t: T, i: n
   await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
   return out;
 }
+
+/**
+ * `snn ...` through the CLI's main() in this process (the code bin/snn runs, minus
+ * process.exit): exit code, stdout and stderr. Saves a second of process start-up per call.
+ */
+export async function snnInProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { main } = await import('../src/cli/main.js');
+  const writes = { out: process.stdout.write, err: process.stderr.write };
+  const signals = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') };
+  let stdout = '';
+  let stderr = '';
+  const capture = (into: (s: string) => void) =>
+    ((chunk: string | Uint8Array) => {
+      into(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
+      return true;
+    }) as typeof process.stdout.write;
+  process.stdout.write = capture((s) => (stdout += s));
+  process.stderr.write = capture((s) => (stderr += s));
+  const exitCode = process.exitCode; // the test runner sets 1 after a failed test; main() reads it
+  process.exitCode = undefined;
+  try {
+    const code = await main(['node', 'snn', ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    process.stdout.write = writes.out;
+    process.stderr.write = writes.err;
+    process.exitCode = exitCode;
+    for (const s of ['SIGINT', 'SIGTERM'] as const) {
+      for (const l of process.listeners(s)) if (!signals[s].includes(l)) process.off(s, l);
+    }
+  }
+}
+
+/** stderr as lines (empty lines dropped). */
+export const linesOf = (s: string): string[] => s.split('\n').filter((l) => l.length > 0);

@@ -28,6 +28,7 @@ import {
   checkConfigAtStart,
   parseRunConfig,
   readMeta,
+  readRunConfigText,
   resumeOverrides,
   sha256Hex,
   type ConfigChange,
@@ -138,6 +139,11 @@ export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
   let changed: ConfigChange['set'] = [];
   if (req.resume) {
     paths = claimRunForResume(req.resume, req.runsDir, req.config?.name); // takes the run's .lock
+    // An edited or truncated config.yaml is refused before it is parsed and before anything
+    // (link repairs included) changes; checked again below against the checkpoint actually used.
+    const last = linkedState(paths.checkpoints, 'last');
+    if (last) checkConfigAgainst(paths, last.tag, last.state);
+    else checkConfigAtStart(paths, readRunConfigText(paths).sha256);
     base = parseRunConfig(paths);
     ({ config: cfg, changed } = resumeOverrides(base, req.sets ?? [], paths.config));
   } else {
@@ -149,10 +155,6 @@ export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
   const backend = await initBackend(req.backend ?? cfg.backend);
   // Tensors can only be made once a backend is up.
   if (paths && base) {
-    // Refuse an edited config.yaml before anything (link repairs included) is changed; checked
-    // again below against the checkpoint actually used.
-    const last = linkedState(paths.checkpoints, 'last');
-    if (last) checkConfigAgainst(paths, last.tag, last.state);
     // last, else prev or best with a one-line warning, else a UserError naming the damaged files
     const found = readResumeCheckpoint(paths.checkpoints);
     if (found) checkConfigAgainst(paths, found.dir, found.data.state);
