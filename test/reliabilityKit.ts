@@ -166,29 +166,26 @@ export async function pool<T, R>(items: readonly T[], n: number, fn: (t: T, i: n
 
 /**
  * `snn ...` through the CLI's main() in this process (the code bin/snn runs, minus
- * process.exit): exit code, stdout and stderr. Saves a second of process start-up per call.
+ * process.exit): exit code and stderr. Saves a second of process start-up per call. stdout is
+ * not captured: under `node --test` it also carries the test runner's reports, so a command
+ * whose output a test reads runs as a process (runSnn).
  */
-export async function snnInProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function snnInProcess(args: string[]): Promise<{ code: number; stderr: string }> {
   const { main } = await import('../src/cli/main.js');
-  const writes = { out: process.stdout.write, err: process.stderr.write };
+  const write = process.stderr.write;
   const signals = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') };
-  let stdout = '';
   let stderr = '';
-  const capture = (into: (s: string) => void) =>
-    ((chunk: string | Uint8Array) => {
-      into(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
-      return true;
-    }) as typeof process.stdout.write;
-  process.stdout.write = capture((s) => (stdout += s));
-  process.stderr.write = capture((s) => (stderr += s));
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    stderr += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+    return true;
+  }) as typeof process.stderr.write;
   const exitCode = process.exitCode; // the test runner sets 1 after a failed test; main() reads it
   process.exitCode = undefined;
   try {
     const code = await main(['node', 'snn', ...args]);
-    return { code, stdout, stderr };
+    return { code, stderr };
   } finally {
-    process.stdout.write = writes.out;
-    process.stderr.write = writes.err;
+    process.stderr.write = write;
     process.exitCode = exitCode;
     for (const s of ['SIGINT', 'SIGTERM'] as const) {
       for (const l of process.listeners(s)) if (!signals[s].includes(l)) process.off(s, l);
