@@ -131,6 +131,18 @@ function markSummary(summaryPath: string, status: string, error: string): void {
 }
 
 export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
+  const claimed: string[] = [];
+  try {
+    return await trainSession(req, claimed);
+  } catch (e) {
+    // A resume refused before training (a bad config, override or checkpoint) releases the lock
+    // it took, so that the run folder is left exactly as it was (a process exit would too).
+    for (const d of claimed) unlockRun(d);
+    throw e;
+  }
+}
+
+async function trainSession(req: TrainRequest, claimed: string[]): Promise<TrainOutcome> {
   let cfg: Config;
   let paths: RunPaths | null = null;
   let resume: CheckpointData | undefined;
@@ -139,6 +151,7 @@ export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
   let changed: ConfigChange['set'] = [];
   if (req.resume) {
     paths = claimRunForResume(req.resume, req.runsDir, req.config?.name); // takes the run's .lock
+    claimed.push(paths.dir);
     // An edited or truncated config.yaml is refused before it is parsed and before anything
     // (link repairs included) changes; checked again below against the checkpoint actually used.
     const last = linkedState(paths.checkpoints, 'last');
