@@ -62,6 +62,7 @@ const editJson = (file, edit) => {
 };
 const recompute = (ck) => {
   const f = join(ck, 'checksums.json');
+  if (!lstatSync(f).isFile()) return; // the case made it a link (to /dev/zero, say): nothing to recompute
   const s = JSON.parse(readFileSync(f, 'utf8'));
   for (const name of Object.keys(s.sha256)) {
     try {

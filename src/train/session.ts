@@ -35,7 +35,8 @@ import {
 } from '../runs/runConfig.js';
 import { repairMetrics } from '../runs/metricsRepair.js';
 import { warn } from '../util/warn.js';
-import { annotateWriteFailure, linkedState, readCheckpoint, readResumeCheckpoint, type CheckpointData } from '../runs/checkpoint.js';
+import { annotateWriteFailure, readCheckpoint, type CheckpointData } from '../runs/checkpoint.js';
+import { linkedState, readResumeCheckpoint } from '../runs/resume.js';
 import { batchCount } from '../data/loader.js';
 import { runLogger } from '../runs/logger.js';
 import { createRng } from '../util/rng.js';
