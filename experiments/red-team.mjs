@@ -25,6 +25,7 @@ const flag = (n, d) => (process.argv.includes(n) ? process.argv[process.argv.ind
 const JOBS = Number(flag('--jobs', 1)); // more than 1 blurs which case wrote what
 const ONLY = flag('--only', null);
 
+const REPORT_ONLY = process.argv.includes('--report-only'); // rewrite docs/red-team.md from the saved JSON
 const work = mkdtempSync(join(tmpdir(), 'snn-redteam-'));
 const runs = join(work, 'runs');
 const inputs = join(work, 'inputs');
@@ -42,11 +43,11 @@ const snnSync = (args) => spawnSync(process.execPath, [SNN, ...args], { cwd, enc
 // ---- the workspace: a finished 2-epoch run, its export, a good data set -------------------
 const TINY = `name: rt\nseed: 5\nbackend: wasm\ndata:\n  dataset: synthetic\n  batchSize: 16\n  testBatchSize: 64\n  synthetic: { classes: 4, train: 64, test: 32, height: 8, width: 8, channels: 1, noise: 0.25 }\nmodel:\n  preset: tiny\n  widths: [4, 8]\n  timesteps: 2\ntrain:\n  epochs: 2\n  optimizer: { name: adam, lr: 0.01, weightDecay: 0 }\n`;
 const tinyCfg = input('tiny.yaml', TINY);
-const made = snnSync(['train', '--config', tinyCfg, '--runs-dir', join(work, 'base'), '--quiet']);
+const made = REPORT_ONLY ? { status: 0 } : snnSync(['train', '--config', tinyCfg, '--runs-dir', join(work, 'base'), '--quiet']);
 if (made.status !== 0) throw new Error(`base run: ${made.stderr}`);
-const base = join(work, 'base', readdirSync(join(work, 'base'))[0]);
+const base = REPORT_ONLY ? '' : join(work, 'base', readdirSync(join(work, 'base'))[0]);
 const exported = join(work, 'export');
-const ex = snnSync(['export', base, '--format', 'snn', '--out', exported]);
+const ex = REPORT_ONLY ? { status: 0 } : snnSync(['export', base, '--format', 'snn', '--out', exported]);
 if (ex.status !== 0) throw new Error(`export: ${ex.stderr}`);
 let copies = 0;
 /** A copy of the base run inside runs/ (the folder a case may touch). */
@@ -86,7 +87,7 @@ const add = (category, label, make, expect = 2) => cases.push({ category, label,
 for (const f of readdirSync(join(repo, 'test', 'fixtures', 'bad-configs')).filter((x) => x.endsWith('.yaml'))) {
   add('config file', `fixture ${f}`, () => ['train', '--config', join(repo, 'test', 'fixtures', 'bad-configs', f), '--runs-dir', runs]);
 }
-const defaults = JSON.parse(snnSync(['runs', 'show', base, '--json']).stdout).config;
+const defaults = REPORT_ONLY ? {} : JSON.parse(snnSync(['runs', 'show', base, '--json']).stdout).config;
 const leaves = [];
 const walk = (o, p) => {
   for (const [k, v] of Object.entries(o)) {
@@ -277,7 +278,7 @@ for (const s of ['model.preset=resnet20', 'model.arch=danet', 'name=other', 'dat
 }
 
 // Checkpoints with recomputed checksums.
-const outsideBin = input('outside.bin', readFileSync(join(base, 'checkpoints', 'epoch-0002', 'weights.bin')));
+const outsideBin = REPORT_ONLY ? '' : input('outside.bin', readFileSync(join(base, 'checkpoints', 'epoch-0002', 'weights.bin')));
 const ckHarms = [
   ['model.json path ../../outside', (c) => editJson(join(c, 'model.json'), (j) => (j.weightsManifest[0].paths = ['../../../../inputs/outside.bin']))],
   ['model.json absolute path', (c) => editJson(join(c, 'model.json'), (j) => (j.weightsManifest[0].paths = [outsideBin]))],
@@ -478,8 +479,8 @@ function runProcess(args) {
 }
 const HANGS = /proc|sys\/x|\/dev\/|FIFO|symlink|bomb|a folder|urandom/i;
 
-const selected = cases.filter((c) => !ONLY || c.category === ONLY);
-const results = [];
+const selected = REPORT_ONLY ? [] : cases.filter((c) => !ONLY || c.category === ONLY);
+const results = REPORT_ONLY ? JSON.parse(readFileSync(join(repo, 'experiments', 'results', 'red-team.json'), 'utf8')) : [];
 let next = 0;
 async function worker() {
   while (next < selected.length) {
@@ -512,7 +513,7 @@ async function worker() {
 }
 await Promise.all(Array.from({ length: JOBS }, worker));
 mkdirSync(join(repo, 'experiments', 'results'), { recursive: true });
-writeFileSync(join(repo, 'experiments', 'results', 'red-team.json'), `${JSON.stringify(results, null, 1)}\n`);
+if (!REPORT_ONLY) writeFileSync(join(repo, 'experiments', 'results', 'red-team.json'), `${JSON.stringify(results, null, 1)}\n`);
 
 // ---- the report --------------------------------------------------------------------------
 const cats = [...new Set(results.map((r) => r.category))];
@@ -547,7 +548,7 @@ if (existsSync(killsFile)) {
     '',
     '| kill point | killed | resume exit | bit-identical | leftovers |',
     '|---|---|---|---|---|',
-    ...k.map((x) => `| ${x.kind === 'hook' ? `hook: ${esc(x.label)}` : `random: ${esc(x.label)}`} | ${x.killed ? 'yes' : 'no (run had ended)'} | ${x.resumed ?? '-'} | ${x.identical === null ? `- (${esc(x.note)})` : x.identical ? 'yes' : 'NO'} | ${x.leftovers?.length ? esc(x.leftovers.join(' ')) : ''} |`),
+    ...k.map((x) => `| ${x.kind === 'hook' ? `hook: ${esc(x.label)}` : `random: ${esc(x.label)}`} | ${x.killed ? 'yes' : 'no'} | ${x.resumed ?? '-'} | ${x.identical === null ? '- (the process ended before the kill point, no run folder: a start-up failure, its exit code not recorded)' : x.identical ? 'yes' : 'NO'} | ${x.leftovers?.length ? esc(x.leftovers.join(' ')) : ''} |`),
     '',
   );
 }

@@ -149,7 +149,7 @@ test('item 10: /proc as --runs-dir, ".", ".." or a 300-character name, /dev/zero
     [['--config', fifo, '--runs-dir', runs], /config file \S+fifo\.yaml is a FIFO \(named pipe\), not a regular file/],
   ];
   for (const [args, re] of hung) {
-    const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'snn'), 'train', ...args, '--quiet'], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'snn'), 'train', ...args, '--quiet'], { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
     assert.equal(r.status, 2, `${args.join(' ')}: status ${r.status} signal ${r.signal}: ${r.stderr}`);
     assert.equal(linesOf(r.stderr).length, 1, r.stderr);
     assert.match(r.stderr, re);
