@@ -411,7 +411,7 @@ function snap(dir, skip) {
       if (p === skip) continue;
       let s;
       try {
-        s = statSync(p, { throwIfNoEntry: false }) ?? null;
+        s = lstatSync(p, { throwIfNoEntry: false }) ?? null; // a link is not followed: it may lead to /
       } catch {
         s = null;
       }

@@ -1,9 +1,9 @@
 /** `snn eval`: evaluates a run's checkpoint on a split; a table on stdout, or JSON. */
 import type { Command } from 'commander';
+import { MAX_TIMESTEPS } from '../export/manifestSchema.js';
 import { BACKENDS, type BackendName } from '../config/schema.js';
 import { runEval } from '../train/evalSession.js';
 import { UserError } from '../util/errors.js';
-import { MAX_TIMESTEPS } from '../export/manifestSchema.js';
 import { collect, parseChoice, parsePositiveInt } from './common.js';
 
 interface EvalFlags {
