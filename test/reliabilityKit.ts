@@ -163,3 +163,35 @@ export async function pool<T, R>(items: readonly T[], n: number, fn: (t: T, i: n
   await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
   return out;
 }
+
+/**
+ * `snn ...` through the CLI's main() in this process (the code bin/snn runs, minus
+ * process.exit): exit code and stderr. Saves a second of process start-up per call. stdout is
+ * not captured: under `node --test` it also carries the test runner's reports, so a command
+ * whose output a test reads runs as a process (runSnn).
+ */
+export async function snnInProcess(args: string[]): Promise<{ code: number; stderr: string }> {
+  const { main } = await import('../src/cli/main.js');
+  const write = process.stderr.write;
+  const signals = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') };
+  let stderr = '';
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    stderr += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+    return true;
+  }) as typeof process.stderr.write;
+  const exitCode = process.exitCode; // the test runner sets 1 after a failed test; main() reads it
+  process.exitCode = undefined;
+  try {
+    const code = await main(['node', 'snn', ...args]);
+    return { code, stderr };
+  } finally {
+    process.stderr.write = write;
+    process.exitCode = exitCode;
+    for (const s of ['SIGINT', 'SIGTERM'] as const) {
+      for (const l of process.listeners(s)) if (!signals[s].includes(l)) process.off(s, l);
+    }
+  }
+}
+
+/** stderr as lines (empty lines dropped). */
+export const linesOf = (s: string): string[] => s.split('\n').filter((l) => l.length > 0);

@@ -53,7 +53,8 @@ test('a divergence after a checkpoint keeps it; --resume then finishes the run a
   assert.equal(metricsNoTiming(run).length, 2, 'header and epoch 1 only');
 
   // A real divergence in a resumed run (its learning rate raised by --set) also keeps the checkpoint.
-  const d = await runSnn(['train', '--resume', run, '--quiet', '--set', 'train.optimizer.lr=1.0e38', '--set', 'train.optimizer.name=sgd']);
+  // (The optimizer itself cannot change on resume: its state in the checkpoint depends on it.)
+  const d = await runSnn(['train', '--resume', run, '--quiet', '--set', 'train.optimizer.lr=1.0e38']);
   assert.equal(d.code, 1, d.stderr);
   assert.match(d.stderr, /^snn: error: loss is (NaN|-?Infinity) at epoch 2, step \d+, batch \d+ of 8; run stopped, the previous checkpoint, checkpoints\/last \(epoch-0001\), is intact/);
   assert.equal(linkOf(run, 'last'), 'epoch-0001');

@@ -13,8 +13,9 @@ export function parseChoice<T extends string>(flag: string, value: string, choic
   return value as T;
 }
 
-export function parsePositiveInt(flag: string, value: string): number {
+export function parsePositiveInt(flag: string, value: string, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new UserError(`${flag}: expected a positive integer, got '${value}'`);
+  if (n > max) throw new UserError(`${flag}: ${value} is more than ${max}`);
   return n;
 }

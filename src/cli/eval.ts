@@ -1,5 +1,6 @@
 /** `snn eval`: evaluates a run's checkpoint on a split; a table on stdout, or JSON. */
 import type { Command } from 'commander';
+import { MAX_TIMESTEPS } from '../export/manifestSchema.js';
 import { BACKENDS, type BackendName } from '../config/schema.js';
 import { runEval } from '../train/evalSession.js';
 import { UserError } from '../util/errors.js';
@@ -49,7 +50,7 @@ export function evalCommand(program: Command): void {
         runsDir: f.runsDir,
         checkpoint: parseChoice('--checkpoint', f.checkpoint, ['best', 'last'] as const),
         split: parseChoice('--split', f.split, ['test', 'train'] as const),
-        timesteps: f.timesteps ? parsePositiveInt('--timesteps', f.timesteps) : undefined,
+        timesteps: f.timesteps ? parsePositiveInt('--timesteps', f.timesteps, MAX_TIMESTEPS) : undefined,
         backend: f.backend ? parseChoice<BackendName>('--backend', f.backend, BACKENDS) : undefined,
         sets: f.set,
         perImage: f.predictions !== undefined,

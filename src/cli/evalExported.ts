@@ -3,6 +3,7 @@ import { BACKENDS, type BackendName } from '../config/schema.js';
 import { runExportedEval } from '../export/evalExported.js';
 import { checkPredictionsPath, writePredictions } from '../runs/predictions.js';
 import { parseChoice, parsePositiveInt } from './common.js';
+import { MAX_TIMESTEPS } from '../export/manifestSchema.js';
 
 export interface ExportedEvalFlags {
   timesteps?: string;
@@ -19,7 +20,7 @@ export async function exportedEvalCommand(dir: string, f: ExportedEvalFlags): Pr
   const { perImage, ...out } = await runExportedEval({
     dir,
     split: parseChoice('--split', f.split, ['test', 'train'] as const),
-    timesteps: f.timesteps ? parsePositiveInt('--timesteps', f.timesteps) : undefined,
+    timesteps: f.timesteps ? parsePositiveInt('--timesteps', f.timesteps, MAX_TIMESTEPS) : undefined,
     sets: f.set,
     compare: f.compare === true,
     backend: f.backend ? parseChoice<BackendName>('--backend', f.backend, BACKENDS) : undefined,

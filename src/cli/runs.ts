@@ -11,6 +11,7 @@ import {
   buildRows,
   cellText,
   columns,
+  DAMAGED,
   energyOf,
   flatten,
   formatBits,
@@ -19,6 +20,7 @@ import {
   readRunConfig,
   readSummary,
   resolveTargets,
+  runStatus,
   sortRows,
   toCsv,
   toJson,
@@ -32,6 +34,7 @@ import { validateConfig } from '../config/load.js';
 import { isSweepFolder } from '../sweep/manifest.js';
 import { displayPath } from '../sweep/commands.js';
 import { UserError } from '../util/errors.js';
+import { warn } from '../util/warn.js';
 
 interface TableFlags {
   sort?: string;
@@ -116,7 +119,7 @@ function showAction(target: string, f: { runsDir: string; json?: boolean }): voi
   const plots = ['loss.svg', 'accuracy.svg', 'firing-rate.svg'].filter((p) => existsSync(join(dir, p)));
   const lines = [
     `run          ${displayPath(process.cwd())(dir)}`,
-    `status       ${s.status ?? 'unknown'}${typeof full.error === 'string' ? ` (${full.error})` : ''}`,
+    `status       ${runStatus(dir)}${typeof full.error === 'string' ? ` (${full.error})` : ''}`,
     `epochs       ${s.epochsDone ?? '-'}/${s.epochs ?? '-'}`,
     `accuracy     best ${pctText(s.bestAccuracy)}${typeof full.bestEpoch === 'number' ? ` (epoch ${full.bestEpoch})` : ''}, final ${pctText(s.finalAccuracy)}`,
     `model        ${s.parameters ?? '-'} parameters, ${bitsOf(cfg)}-bit weights${typeof s.modelSizeBits === 'number' ? `, ${formatBits(s.modelSizeBits)}` : ''}`,
@@ -171,7 +174,13 @@ async function plotsAction(targets: string[], f: { runsDir: string; quiet?: bool
 function aggregateAction(targets: string[], f: { runsDir: string; json?: boolean }): void {
   const { refs, firstKeys } = resolveTargets(targets, f.runsDir);
   const { rows, keys } = buildRows(refs, firstKeys);
-  const g = groupOverSeeds(rows, keys);
+  // A run without a readable summary or a best accuracy has nothing to add: left out, and said.
+  const out = rows.filter((r) => r.status === DAMAGED || r.bestAccuracy === null);
+  if (out.length > 0) {
+    const why = (r: (typeof rows)[number]): string => (r.status === DAMAGED ? 'summary.json unreadable' : `no accuracy yet, ${r.status}`);
+    warn(`${out.length} of ${rows.length} runs left out: ${out.map((r) => `${r.run} (${why(r)})`).join(', ')}`);
+  }
+  const g = groupOverSeeds(rows.filter((r) => !out.includes(r)), keys);
   process.stdout.write(f.json ? `${JSON.stringify(g, null, 2)}\n` : groupsToMarkdown(g));
 }
 

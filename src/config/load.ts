@@ -2,10 +2,10 @@
  * Loading a config: YAML file → `--set` overrides → schema validation (which fills defaults).
  * Every failure is a UserError of one line naming the file, the key path and the problem.
  */
-import { readFileSync } from 'node:fs';
 import { parseDocument, stringify } from 'yaml';
 import type { z } from 'zod';
 import { UserError } from '../util/errors.js';
+import { readBounded } from '../util/boundedRead.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 type Tree = Record<string, unknown>;
@@ -24,7 +24,7 @@ export function parseYaml(text: string, file: string): unknown {
     const e = doc.errors[0];
     const pos = e.linePos?.[0];
     const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
-    const msg = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    const msg = deepMessage(e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, ''));
     throw new UserError(`${where}: YAML syntax error: ${msg}`);
   }
   try {
@@ -35,21 +35,24 @@ export function parseYaml(text: string, file: string): unknown {
   }
 }
 
+/** The parser's own stack overflow, said as what it means for the document. */
+const deepMessage = (msg: string): string => (/call stack/i.test(msg) ? 'nested too deeply (collections inside collections, thousands of levels)' : msg);
+
 function yamlFailure(e: unknown): string {
-  if (e instanceof RangeError) return 'nested too deeply';
-  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
+  if (e instanceof RangeError) return deepMessage('call stack');
+  return deepMessage((e instanceof Error ? e.message : String(e)).split('\n')[0]);
+}
+
+/** A config is a few kilobytes; a megabyte is far more than any real one. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/** The text of a config file: a regular file of at most MAX_CONFIG_BYTES (no FIFO, device, folder). */
+export function readConfigText(file: string): string {
+  return readBounded(file, { what: 'config file', maxBytes: MAX_CONFIG_BYTES }).toString('utf8');
 }
 
 export function readConfigFile(file: string): Tree {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`config file not found: ${file}`);
-    if (code === 'EISDIR') throw new UserError(`config file is a directory: ${file}`);
-    throw new UserError(`cannot read config file ${file}: ${(e as Error).message}`);
-  }
+  const text = readConfigText(file);
   const data = parseYaml(text, file);
   if (data === null || data === undefined) return {};
   if (!isTree(data)) throw new UserError(`${file}: a config must be a YAML mapping of keys, got ${describe(data)}`);

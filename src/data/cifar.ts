@@ -38,6 +38,9 @@ export const CIFAR_LAYOUTS: Record<CifarVariant, CifarLayout> = {
   },
 };
 
+/** A CIFAR file holds at most 50000 records of 3074 bytes (CIFAR-100's train.bin, 154 MB); twice that is plenty. */
+const MAX_CIFAR_BYTES = 2 * 50_000 * 3074;
+
 const SIDE = 32;
 const PLANE = SIDE * SIDE;
 const IMAGE = 3 * PLANE;
@@ -51,8 +54,12 @@ export function decodeCifar(
   const { labelBytes, numClasses } = CIFAR_LAYOUTS[variant];
   const record = labelBytes + IMAGE;
   if (bytes.length === 0 || bytes.length % record !== 0) {
+    const whole = Math.floor(bytes.length / record);
+    const extra = bytes.length - whole * record;
     throw new UserError(
-      `${file} is truncated: ${bytes.length} bytes is not a whole number of ${record}-byte records`,
+      bytes.length === 0
+        ? `${file} is empty`
+        : `${file}: ${bytes.length} bytes is not a whole number of ${record}-byte records (${whole} records and ${extra} bytes more): truncated inside a record, or bytes appended`,
     );
   }
   const count = bytes.length / record;
@@ -117,7 +124,7 @@ async function loadFiles(dir: string, names: string[], variant: CifarVariant): P
   const parts = await Promise.all(
     names.map(async (n) => {
       const file = join(dir, n);
-      return decodeCifar((await readMaybeGzip(file)).bytes, file, variant);
+      return decodeCifar((await readMaybeGzip(file, { maxBytes: MAX_CIFAR_BYTES })).bytes, file, variant);
     }),
   );
   const count = parts.reduce((s, p) => s + p.count, 0);

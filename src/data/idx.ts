@@ -4,7 +4,7 @@
  * occur in these data sets, so only they are read.
  */
 import { UserError } from '../util/errors.js';
-import { findGzOrRaw, readMaybeGzip } from './files.js';
+import { findGzOrRaw, MAX_DATA_BYTES, readMaybeGzip } from './files.js';
 import type { ImageSet, Located } from './types.js';
 
 export interface IdxArray {
@@ -36,7 +36,36 @@ function hexBytes(bytes: Uint8Array, n: number): string {
  * Parses and validates IDX bytes. `file` names the source in errors; `gzipped` says whether
  * the byte counts in them are after decompression.
  */
-export function decodeIdx(bytes: Uint8Array, file: string, gzipped = false): IdxArray {
+/** What an IDX file's dimension count says it holds, for messages. */
+const kindOfDims = (n: number): string => (n === 1 ? 'a label file' : n === 3 ? 'an image file' : `${n} dimensions`);
+
+/**
+ * The size an IDX file's header promises (header + values), once `head` holds the header;
+ * 'more' before. A UserError for a header that cannot be right: another dimension count than
+ * `expectDims` (a label file where images belong, or the reverse), or more values than any
+ * data set snn reads. Used to stop decompression early (see readMaybeGzip).
+ */
+export function idxSizeFromHeader(head: Uint8Array, file: string, expectDims?: number): number | 'more' {
+  if (head.length < 4) return 'more';
+  if (head[0] !== 0 || head[1] !== 0 || head[2] !== UBYTE || head[3] === 0) return MAX_DATA_BYTES; // decodeIdx names the problem
+  const ndims = head[3];
+  if (expectDims !== undefined && ndims !== expectDims) {
+    const want = expectDims === 3 ? 'an image file has 3 (count, rows, columns)' : expectDims === 1 ? 'a label file has 1' : `expected ${expectDims}`;
+    const swapped = (ndims === 1 || ndims === 3) && (expectDims === 1 || expectDims === 3) ? ` (the header of ${kindOfDims(ndims)}: the other file of the pair?)` : '';
+    throw new UserError(`${file} has ${ndims} dimension${ndims === 1 ? '' : 's'}; ${want}${swapped}`);
+  }
+  const header = 4 + 4 * ndims;
+  if (head.length < header) return 'more';
+  const view = new DataView(head.buffer, head.byteOffset, header);
+  const dims = Array.from({ length: ndims }, (_, i) => view.getUint32(4 + 4 * i, false));
+  const size = header + dims.reduce((a, b) => a * b, 1);
+  if (size > MAX_DATA_BYTES) {
+    throw new UserError(`${file}: its IDX header says ${dims.join('×')} values, ${size} bytes, more than the ${MAX_DATA_BYTES} snn reads of a data file (a damaged header?)`);
+  }
+  return size;
+}
+
+export function decodeIdx(bytes: Uint8Array, file: string, gzipped = false, expectDims?: number): IdxArray {
   const sizeError = (expected: number): UserError => {
     const what = expected > bytes.length ? 'is truncated' : 'is longer than its header says';
     const after = gzipped ? ' after decompression' : '';
@@ -53,6 +82,8 @@ export function decodeIdx(bytes: Uint8Array, file: string, gzipped = false): Idx
   const ndims = bytes[3];
   if (ndims === 0) throw new UserError(`${file} is an IDX file with 0 dimensions`);
   const header = 4 + 4 * ndims;
+  if (bytes.length >= header) idxSizeFromHeader(bytes.subarray(0, header), file, expectDims); // kind and size checks
+  else if (expectDims !== undefined && ndims !== expectDims) idxSizeFromHeader(bytes.subarray(0, 4), file, expectDims);
   if (bytes.length < header) throw sizeError(header);
   const view = new DataView(bytes.buffer, bytes.byteOffset, header);
   const dims: number[] = [];
@@ -80,9 +111,10 @@ export function encodeIdx(dims: readonly number[], data: Uint8Array): Uint8Array
   return out;
 }
 
-export async function readIdx(file: string): Promise<IdxArray> {
-  const { bytes, gzipped } = await readMaybeGzip(file);
-  return decodeIdx(bytes, file, gzipped);
+/** Reads an IDX file (raw or gzip), `expectDims` its dimension count when known (3 images, 1 labels). */
+export async function readIdx(file: string, expectDims?: number): Promise<IdxArray> {
+  const { bytes, gzipped } = await readMaybeGzip(file, { sizeFromHeader: (head) => idxSizeFromHeader(head, file, expectDims) });
+  return decodeIdx(bytes, file, gzipped, expectDims);
 }
 
 /** Pairs an image file (count x rows x columns) with its label file and checks they agree. */
@@ -121,7 +153,7 @@ async function loadSplit(dir: string, imagesName: string, labelsName: string, nu
   if (imagesFile === null || labelsFile === null) {
     throw new UserError(`${dir} lacks ${imagesFile === null ? imagesName : labelsName}[.gz]`);
   }
-  const [images, labels] = await Promise.all([readIdx(imagesFile), readIdx(labelsFile)]);
+  const [images, labels] = await Promise.all([readIdx(imagesFile, 3), readIdx(labelsFile, 1)]);
   return idxImageSet(images, labels, { images: imagesFile, labels: labelsFile }, numClasses);
 }
 

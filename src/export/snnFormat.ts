@@ -6,9 +6,14 @@
  * specification. Reading verifies the binary's sha256 and every offset.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
+import { checkRegularFile, readBounded } from '../util/boundedRead.js';
+import { MAX_BINARY_BYTES, parseManifest } from './manifestSchema.js';
+
+/** A manifest lists a few hundred nodes; 64 MiB is far beyond any. */
+const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 import {
   float32Bytes,
   outChannels,
@@ -269,18 +274,21 @@ function readWeights(bin: Uint8Array, n: ManifestNode & WeightedFields, count: n
 export function readSnnExport(dir: string): { model: ExportModel; manifest: Manifest } {
   const file = join(dir, MANIFEST);
   if (!existsSync(file)) throw new UserError(`${dir}: not an snn export (no ${MANIFEST})`);
-  let manifest: Manifest;
+  let json: Partial<Manifest>;
   try {
-    manifest = JSON.parse(readFileSync(file, 'utf8')) as Manifest;
+    json = JSON.parse(readBounded(file, { what: 'export manifest', maxBytes: MAX_MANIFEST_BYTES, confined: true }).toString('utf8')) as Partial<Manifest>;
   } catch (e) {
+    if (e instanceof UserError) throw e;
     throw new UserError(`${file}: not valid JSON (${(e as Error).message})`);
   }
-  if (manifest.format !== FORMAT) throw new UserError(`${file}: format is '${String(manifest.format)}', expected '${FORMAT}'`);
-  if (manifest.formatVersion !== FORMAT_VERSION) throw new UserError(`${file}: format version ${manifest.formatVersion} is not supported (this snn reads ${FORMAT_VERSION})`);
-  const binFile = join(dir, manifest.binary?.file ?? BINARY);
-  if (!existsSync(binFile)) throw new UserError(`${binFile}: missing`);
-  const bin = new Uint8Array(readFileSync(binFile));
-  if (bin.length !== manifest.binary.bytes) throw new UserError(`${binFile}: ${bin.length} bytes, the manifest says ${manifest.binary.bytes} (truncated or altered)`);
+  if (typeof json !== 'object' || json === null) throw new UserError(`${file}: not a manifest (a JSON object)`);
+  if (json.format !== FORMAT) throw new UserError(`${file}: format is '${String(json.format)}', expected '${FORMAT}'`);
+  if (json.formatVersion !== FORMAT_VERSION) throw new UserError(`${file}: format version ${json.formatVersion} is not supported (this snn reads ${FORMAT_VERSION})`);
+  const manifest = parseManifest(json, file); // bounds, graph references, tensor places (manifestSchema.ts)
+  const binFile = join(dir, manifest.binary.file);
+  const size = checkRegularFile(binFile, { what: 'export file', maxBytes: MAX_BINARY_BYTES, confined: true }).size;
+  if (size !== manifest.binary.bytes) throw new UserError(`${binFile}: ${size} bytes, the manifest says ${manifest.binary.bytes} (truncated or altered)`);
+  const bin = new Uint8Array(readBounded(binFile, { what: 'export file', maxBytes: MAX_BINARY_BYTES, confined: true }));
   if (sha256(bin) !== manifest.binary.sha256) throw new UserError(`${binFile}: checksum mismatch (the file is corrupt or was altered)`);
   const nodes: ExportNode[] = manifest.nodes.map((n): ExportNode => {
     switch (n.op) {

@@ -74,6 +74,17 @@ export function readSummary(dir: string): Summary {
   return isObj(s) ? (s as Summary) : {};
 }
 
+/** The status `runs list` shows for a run whose summary.json is there but unreadable or not a summary. */
+export const DAMAGED = 'damaged';
+
+/** A run's status: its summary's, `started` when it has none yet, `damaged` when it is unreadable. */
+export function runStatus(dir: string): string {
+  const path = join(dir, 'summary.json');
+  if (!existsSync(path)) return 'started';
+  const s = readJsonFile(path);
+  return isObj(s) && typeof s.status === 'string' && /^[a-z]{1,20}$/.test(s.status) ? s.status : DAMAGED;
+}
+
 export function readRunConfig(dir: string): Record<string, unknown> {
   try {
     const t: unknown = parse(readFileSync(join(dir, 'config.yaml'), 'utf8'));
@@ -129,7 +140,7 @@ function rowOf(ref: RunRef): { row: RunRow; flat: Record<string, Json> } {
   const row: RunRow = {
     run: dir ? basename(dir) : ref.name,
     dir,
-    status: dir ? (s.status ?? 'started') : 'pending',
+    status: dir ? runStatus(dir) : 'pending',
     varied: {},
     bestAccuracy: num(s.bestAccuracy),
     finalAccuracy: num(s.finalAccuracy),

@@ -22,10 +22,7 @@
  * no link names; resuming first moves the links onto it (if it verifies and is newer than
  * `last`), so the epoch it holds is not trained again.
  *
- * Resuming (`readResumeCheckpoint`) tries `last`, then `prev`, then `best`: the first that
- * verifies is used; if it is not `last`, the damaged folders are renamed `corrupt-<tag>`, the
- * links are repaired and a one-line warning says what happened. If none verifies, it refuses
- * with a UserError naming each damaged file.
+ * Resuming (src/runs/resume.ts) tries `last`, then `prev`, then `best`.
  *
  * A write that fails (disk full, unwritable folder) removes the partial folder, leaves the
  * links as they were, and throws one line that says which checkpoint is still intact.
@@ -35,7 +32,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
-  readFileSync,
   readdirSync,
   readlinkSync,
   renameSync,
@@ -45,6 +41,17 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
+import { checkRegularFile, readBounded } from '../util/boundedRead.js';
+import {
+  checkShapes,
+  FileName,
+  MAX_BIN_BYTES,
+  MAX_JSON_BYTES,
+  readCheckpointBin,
+  readCheckpointJson,
+  StateSchema,
+  WeightsJsonSchema,
+} from './checkpointFiles.js';
 import { checkpointPause } from '../util/testHooks.js';
 import { fsyncDir, WRITE_FAILURE_CODES, writeError, writeFault, writeFileAtomic } from './atomic.js';
 
@@ -94,7 +101,9 @@ function decode(bin: Uint8Array, specs: tf.io.WeightsManifestEntry[], file: stri
 export function linkTarget(checkpointsDir: string, link: string): string | null {
   try {
     const p = join(checkpointsDir, link);
-    return lstatSync(p).isSymbolicLink() ? readlinkSync(p) : null;
+    if (!lstatSync(p).isSymbolicLink()) return null;
+    const t = readlinkSync(p);
+    return FileName.safeParse(t).success ? t : null; // only sibling folders: a link out of checkpoints/ is not ours
   } catch {
     return null;
   }
@@ -188,7 +197,7 @@ export function writeCheckpoint(checkpointsDir: string, tag: string, data: Check
 }
 
 /** Points `checkpoints/<link>` at `target` (a sibling folder name) by an atomic rename; no `prev` bookkeeping. */
-function switchLink(checkpointsDir: string, link: string, target: string): void {
+export function switchLink(checkpointsDir: string, link: string, target: string): void {
   const tmp = join(checkpointsDir, `.${link}-${randomBytes(4).toString('hex')}`);
   try {
     writeFault(join(checkpointsDir, link), 'symlink');
@@ -222,7 +231,7 @@ export function pointLink(checkpointsDir: string, link: string, target: string):
   switchLink(checkpointsDir, link, target);
 }
 
-const LINKS = ['last', 'prev', 'best'] as const;
+export const LINKS = ['last', 'prev', 'best'] as const;
 
 /** Removes checkpoint folders that no link (last, prev, best) points to, and stale temporaries. */
 export function pruneCheckpoints(checkpointsDir: string): void {
@@ -246,11 +255,12 @@ const REQUIRED = ['model.json', 'weights.bin', 'state.json'];
  */
 export function verifyCheckpoint(dir: string): void {
   const sumsFile = join(dir, 'checksums.json');
-  if (!existsSync(sumsFile)) throw new UserError(`${sumsFile}: missing, so the checkpoint cannot be verified`);
+  if (!present(sumsFile)) throw new UserError(`${sumsFile}: missing, so the checkpoint cannot be verified`);
   let sums: Record<string, unknown>;
   let sizes: Record<string, unknown> = {};
+  const text = readBounded(sumsFile, { what: 'checkpoint file', maxBytes: MAX_JSON_BYTES, confined: true }).toString('utf8');
   try {
-    const parsed = JSON.parse(readFileSync(sumsFile, 'utf8')) as { sha256?: unknown; bytes?: unknown };
+    const parsed = JSON.parse(text) as { sha256?: unknown; bytes?: unknown };
     if (typeof parsed.sha256 !== 'object' || parsed.sha256 === null) throw new Error('no sha256 table');
     sums = parsed.sha256 as Record<string, unknown>;
     if (typeof parsed.bytes === 'object' && parsed.bytes !== null) sizes = parsed.bytes as Record<string, unknown>;
@@ -261,37 +271,38 @@ export function verifyCheckpoint(dir: string): void {
     if (typeof sums[name] !== 'string') throw new UserError(`${sumsFile}: has no checksum for ${name} (altered?)`);
   }
   for (const [name, expected] of Object.entries(sums)) {
+    if (!FileName.safeParse(name).success) throw new UserError(`${sumsFile}: bad file name ${JSON.stringify(name.slice(0, 100))}`);
     const p = join(dir, name);
-    if (name.includes('/') || name.includes('\\') || name.startsWith('.')) throw new UserError(`${sumsFile}: bad file name ${JSON.stringify(name)}`);
-    if (!existsSync(p)) throw new UserError(`${p}: missing from checkpoint`);
-    const content = readFileSync(p);
+    if (!present(p)) throw new UserError(`${p}: missing from checkpoint`);
     const size = sizes[name];
-    if (typeof size === 'number' && content.byteLength !== size) {
+    const actual = checkRegularFile(p, { what: 'checkpoint file', maxBytes: MAX_BIN_BYTES, confined: true }).size;
+    if (typeof size === 'number' && actual !== size) {
       throw new UserError(
-        content.byteLength < size
-          ? `${p}: truncated (${content.byteLength} of ${size} bytes)`
-          : `${p}: longer than written (${content.byteLength} bytes, expected ${size})`,
+        actual < size ? `${p}: truncated (${actual} of ${size} bytes)` : `${p}: longer than written (${actual} bytes, expected ${size})`,
       );
     }
-    if (sha256(content) !== expected) throw new UserError(`${p}: checksum mismatch (file is corrupt or was altered)`);
+    if (sha256(readCheckpointBin(p)) !== expected) throw new UserError(`${p}: checksum mismatch (file is corrupt or was altered)`);
   }
 }
 
-function readJsonFile(file: string): unknown {
+/** True if `p` exists (a dangling symbolic link counts: it is refused later, by name). */
+function present(p: string): boolean {
   try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new UserError(`${file}: unreadable (${(e as Error).message.split('\n')[0]})`);
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
   }
 }
 
 function readManifest(dir: string, json: string): Map<string, tf.Tensor> {
   const file = join(dir, json);
-  const m = readJsonFile(file) as { weightsManifest?: tf.io.WeightsManifestConfig };
-  const group = m.weightsManifest?.[0];
-  if (!group || !Array.isArray(group.paths) || !Array.isArray(group.weights)) throw new UserError(`${file}: not a weights manifest`);
+  const m = readCheckpointJson(file, WeightsJsonSchema);
+  const group = m.weightsManifest[0];
   const binFile = join(dir, group.paths[0]);
-  return decode(readFileSync(binFile), group.weights, binFile);
+  const bin = readCheckpointBin(binFile);
+  checkShapes(m, bin.byteLength, file);
+  return decode(bin, group.weights as tf.io.WeightsManifestEntry[], binFile);
 }
 
 /** Reads and verifies a checkpoint folder (a run's `checkpoints/last` or any checkpoint path). */
@@ -303,117 +314,6 @@ export function readCheckpoint(dir: string): CheckpointData {
     weights: readManifest(abs, 'model.json'),
     optimizer: existsSync(join(abs, 'optimizer.json')) ? readManifest(abs, 'optimizer.json') : new Map(),
     twin: existsSync(join(abs, 'twin.json')) ? readManifest(abs, 'twin.json') : undefined,
-    state: readJsonFile(join(abs, 'state.json')) as Record<string, unknown>,
+    state: readCheckpointJson(join(abs, 'state.json'), StateSchema) as Record<string, unknown>,
   };
-}
-
-export interface ResumePoint {
-  data: CheckpointData;
-  /** The checkpoint folder used. */
-  dir: string;
-  /** The link it was found by. */
-  link: (typeof LINKS)[number];
-  /** One line for the user when `last` was damaged and an earlier checkpoint is used. */
-  warning: string | null;
-  /** The tag of a complete checkpoint no link named yet, now `last` (see adoptUnlinkedCheckpoint). */
-  adopted: string | null;
-}
-
-const TAG = /^epoch-\d{4}(-batch-\d{6})?$/;
-
-function savedState(checkpointsDir: string, tag: string): { step: number; epoch: number; batch: number; bestEpoch: number } | null {
-  try {
-    const s = JSON.parse(readFileSync(join(checkpointsDir, tag, 'state.json'), 'utf8')) as Record<string, unknown>;
-    const num = (k: string): number => (typeof s[k] === 'number' ? (s[k] as number) : NaN);
-    const out = { step: num('step'), epoch: num('epoch'), batch: num('batch'), bestEpoch: num('bestEpoch') };
-    return Number.isFinite(out.step) ? out : null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * A run killed after a checkpoint folder was renamed into place but before `last` was switched
- * to it leaves a complete checkpoint that no link names. If one verifies and is newer (by step)
- * than `last`, the links are moved onto it as the trainer would have moved them (`prev` to the
- * old `last`, `best` too if that epoch was the best), so the finished epoch is not trained again.
- * Returns its tag, or null. Not used when `last` cannot be read: that is the fallback's case.
- */
-function adoptUnlinkedCheckpoint(checkpointsDir: string): string | null {
-  if (!existsSync(checkpointsDir)) return null;
-  const linked = new Set(LINKS.map((l) => linkTarget(checkpointsDir, l)));
-  const last = linkTarget(checkpointsDir, 'last');
-  const lastStep = last === null ? -1 : savedState(checkpointsDir, last)?.step;
-  if (lastStep === undefined) return null;
-  const newer = readdirSync(checkpointsDir)
-    .filter((n) => TAG.test(n) && !linked.has(n))
-    .map((tag) => ({ tag, s: savedState(checkpointsDir, tag) }))
-    .filter((c): c is { tag: string; s: NonNullable<typeof c.s> } => c.s !== null && c.s.step > lastStep)
-    .sort((a, b) => b.s.step - a.s.step);
-  for (const { tag, s } of newer) {
-    try {
-      verifyCheckpoint(join(checkpointsDir, tag));
-    } catch {
-      continue; // a damaged leftover: pruning removes it later
-    }
-    pointLink(checkpointsDir, 'last', tag);
-    if (s.batch === 0 && s.bestEpoch === s.epoch) switchLink(checkpointsDir, 'best', tag);
-    pruneCheckpoints(checkpointsDir);
-    return tag;
-  }
-  return null;
-}
-
-/**
- * The checkpoint to resume a run from: `last` if it verifies, else `prev`, else `best` (with
- * the damaged folders renamed `corrupt-<tag>`, the links repaired, and a warning). Undefined
- * when the run has no checkpoint yet; a UserError when it has some but none is good. Call it
- * only while holding the run's lock: it changes the links.
- */
-export function readResumeCheckpoint(checkpointsDir: string): ResumePoint | undefined {
-  const adopted = adoptUnlinkedCheckpoint(checkpointsDir);
-  const found = LINKS.map((link) => ({ link, target: linkTarget(checkpointsDir, link) }));
-  if (found.every((f) => f.target === null)) return undefined;
-  const problems: string[] = [];
-  const bad = new Set<string>();
-  const tried = new Set<string>();
-  for (const { link, target } of found) {
-    if (target === null) {
-      if (link === 'last') problems.push('checkpoints/last: missing');
-      continue;
-    }
-    if (tried.has(target)) continue;
-    const dir = join(checkpointsDir, target);
-    let data: CheckpointData;
-    try {
-      data = readCheckpoint(dir);
-    } catch (e) {
-      const msg = (e as Error).message.split('\n')[0];
-      tried.add(target);
-      bad.add(target);
-      problems.push(`checkpoints/${link} (${target}): ${msg}`);
-      continue;
-    }
-    if (problems.length === 0) return { data, dir, link, warning: null, adopted };
-    // Repair: set the damaged folders aside, point last at the good one, drop links to bad ones.
-    const moved: string[] = [];
-    for (const t of bad) {
-      const from = join(checkpointsDir, t);
-      if (!existsSync(from) || t.includes('/')) continue; // only sibling folders are ours to move
-      let to = `corrupt-${t}`;
-      if (existsSync(join(checkpointsDir, to))) to = `${to}-${randomBytes(3).toString('hex')}`;
-      renameSync(from, join(checkpointsDir, to));
-      moved.push(`checkpoints/${to}`);
-    }
-    switchLink(checkpointsDir, 'last', target);
-    for (const l of ['prev', 'best'] as const) {
-      const t = linkTarget(checkpointsDir, l);
-      if (t !== null && bad.has(t)) rmSync(join(checkpointsDir, l), { force: true });
-    }
-    const aside = moved.length > 0 ? `; the damaged folder${moved.length > 1 ? 's are' : ' is'} kept as ${moved.join(', ')}` : '';
-    return { data, dir, link, warning: `${problems.join('; ')}; resuming from checkpoints/${link} (${target})${aside}`, adopted };
-  }
-  throw new UserError(
-    `${checkpointsDir}: no good checkpoint to resume from: ${problems.join('; ')}; remove the checkpoints folder to train the run from the start`,
-  );
 }

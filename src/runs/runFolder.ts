@@ -15,12 +15,14 @@
  * name, when one is given); for `--resume latest`, runs locked by a live process are skipped,
  * so it is the newest run that no process is training.
  */
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
-import { writeError, writeFileAtomic } from './atomic.js';
+import { writeError, writeFault, writeFileAtomic } from './atomic.js';
+import { lockHolder, lockRun, unlockRun } from './lock.js';
+
+export { LOCK_FILE, lockHolder, lockRun, unlockRun } from './lock.js';
 
 export interface RunPaths {
   dir: string;
@@ -49,138 +51,104 @@ function stamp(d: Date): string {
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
-/** Claims a new run folder and takes its lock (release it with unlockRun). */
-export function createRunFolder(runsDir: string, name: string, now = new Date()): RunPaths {
-  try {
-    mkdirSync(runsDir, { recursive: true });
-  } catch (e) {
-    throw writeError(runsDir, e);
+/** Longest run name: the folder adds 23 characters (`-yyyymmdd-hhmmss-xxxxxx`) and file systems stop at 255 bytes. */
+export const MAX_NAME_BYTES = 200;
+
+/** A UserError if `name` cannot name a run folder (`.`, `..`, a hidden or too long name, a path). */
+export function checkRunName(name: string): void {
+  if (!/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(name)) {
+    throw new UserError(`name: ${JSON.stringify(name.slice(0, 60))} cannot name a run folder: use letters, digits, ".", "_" and "-", not starting with "." or "-"`);
   }
+  if (Buffer.byteLength(name) > MAX_NAME_BYTES) throw new UserError(`name: ${Buffer.byteLength(name)} characters, more than the ${MAX_NAME_BYTES} a run folder name can hold`);
+}
+
+/**
+ * A UserError unless `runsDir` is a folder snn can create run folders in: an existing folder,
+ * or a path whose nearest existing ancestor is a writable folder. Creates nothing. (Node's
+ * recursive mkdir loops forever under /proc, so the path is walked here instead.)
+ */
+export function checkRunsDir(runsDir: string): void {
+  const abs = resolve(runsDir);
+  if (Buffer.byteLength(abs) > 3000) throw new UserError(`--runs-dir: the path is too long`);
+  let p = abs;
+  for (;;) {
+    let st: ReturnType<typeof statSync> | undefined;
+    try {
+      st = statSync(p);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') throw new UserError(`--runs-dir ${runsDir}: cannot use ${p} (${code ?? (e as Error).message})`);
+    }
+    if (st) {
+      if (!st.isDirectory()) throw new UserError(`--runs-dir ${runsDir}: ${p} is not a folder`);
+      if (/^\/(proc|sys)(\/|$)/.test(p) || !dirWritable(p)) throw new UserError(`--runs-dir ${runsDir}: cannot create run folders in ${p} (not writable)`);
+      return;
+    }
+    const up = dirname(p);
+    if (up === p) throw new UserError(`--runs-dir ${runsDir}: no part of the path exists`);
+    p = up;
+  }
+}
+
+function dirWritable(dir: string): boolean {
+  try {
+    accessSync(dir, fsConstants.W_OK | fsConstants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** mkdir -p without Node's recursive mkdir (see checkRunsDir): each missing part in turn. */
+function makeRunsDir(runsDir: string): void {
+  checkRunsDir(runsDir);
+  const missing: string[] = [];
+  for (let p = resolve(runsDir); !existsSync(p); p = dirname(p)) missing.unshift(p);
+  for (const p of missing) {
+    try {
+      writeFault(p, 'mkdir');
+      mkdirSync(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw writeError(p, e);
+    }
+  }
+}
+
+/**
+ * Claims a new run folder and takes its lock (release it with unlockRun). If the lock cannot
+ * be written (disk full), the folder is removed again: a failed start leaves nothing behind.
+ */
+export function createRunFolder(runsDir: string, name: string, now = new Date()): RunPaths {
+  checkRunName(name);
+  makeRunsDir(runsDir);
   for (let attempt = 0; attempt < 20; attempt++) {
     const dir = join(runsDir, `${name}-${stamp(now)}-${randomBytes(3).toString('hex')}`);
     try {
+      writeFault(dir, 'mkdir');
       mkdirSync(dir);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw writeError(dir, e);
       continue;
     }
-    lockRun(dir);
+    try {
+      lockRun(dir);
+    } catch (e) {
+      unlockRun(dir);
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
     return runPaths(dir);
   }
   throw new Error(`could not claim a run folder in ${runsDir}`);
 }
 
+/** Removes a run folder this process has just created, after a failure before training started. */
+export function abandonNewRun(dir: string): void {
+  unlockRun(dir);
+  rmSync(dir, { recursive: true, force: true });
+}
+
 export const isRunFolder = (dir: string): boolean => existsSync(join(dir, 'config.yaml'));
-
-// ---------------------------------------------------------------------------------------------
-// Locks
-
-export const LOCK_FILE = '.lock';
-
-interface LockInfo {
-  pid: number;
-  host: string;
-  started: string;
-}
-
-function readLock(dir: string): LockInfo | null {
-  try {
-    const v = JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')) as Partial<LockInfo>;
-    if (typeof v.pid !== 'number' || typeof v.host !== 'string') return null;
-    return { pid: v.pid, host: v.host, started: String(v.started ?? '') };
-  } catch {
-    return null;
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-const mine = (l: LockInfo): boolean => l.pid === process.pid && l.host === hostname();
-
-/** Locks this process holds: released when it exits, whatever path it exits by. */
-const held = new Set<string>();
-let exitHook = false;
-
-/** The lock of a run folder if a live process other than this one holds it. */
-export function lockHolder(dir: string): LockInfo | null {
-  const l = readLock(dir);
-  if (!l || mine(l)) return null;
-  if (l.host !== hostname()) return l; // cannot check a process on another machine
-  return processAlive(l.pid) ? l : null;
-}
-
-function inUse(dir: string, l: LockInfo): UserError {
-  return new UserError(
-    `${dir}: in use by snn train (pid ${l.pid} on ${l.host}, since ${l.started}); wait for it to end, or delete ${join(dir, LOCK_FILE)} if that process is gone`,
-  );
-}
-
-/**
- * Takes the lock of a run folder: a UserError if a live process holds it; a stale lock (its
- * process is gone) is taken over, and the temporary files a killed writer left are removed.
- * Re-entrant within one process.
- */
-export function lockRun(dir: string): void {
-  const file = join(dir, LOCK_FILE);
-  const info: LockInfo = { pid: process.pid, host: hostname(), started: new Date().toISOString() };
-  const tmp = join(dir, `.lock-${randomBytes(4).toString('hex')}`);
-  try {
-    writeFileSync(tmp, `${JSON.stringify(info)}\n`);
-  } catch (e) {
-    throw writeError(file, e);
-  }
-  try {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      try {
-        linkSync(tmp, file); // atomic and exclusive: fails if a lock exists
-        break;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw writeError(file, e);
-      }
-      const held = readLock(dir);
-      if (held && mine(held)) break;
-      const live = lockHolder(dir);
-      if (live) throw inUse(dir, live);
-      // Stale (or unreadable): move it away and try again.
-      try {
-        renameSync(file, `${file}-stale-${randomBytes(3).toString('hex')}`);
-      } catch {
-        // another process took it over first; the next attempt sees its lock
-      }
-      if (attempt === 4) throw new Error(`${file}: could not take the run's lock`);
-    }
-  } finally {
-    rmSync(tmp, { force: true });
-  }
-  held.add(dir);
-  if (!exitHook) {
-    exitHook = true;
-    process.on('exit', () => {
-      for (const d of held) unlockRun(d);
-    });
-  }
-  for (const n of readdirSync(dir)) {
-    if (/^\..+\.[0-9a-f]{8}\.tmp$/.test(n) || /^\.lock-stale-/.test(n)) rmSync(join(dir, n), { force: true });
-  }
-}
-
-/** Releases this process's lock of a run folder (a lock held by another process is left alone). */
-export function unlockRun(dir: string): void {
-  held.delete(dir);
-  try {
-    const l = readLock(dir);
-    if (l && mine(l)) rmSync(join(dir, LOCK_FILE), { force: true });
-  } catch {
-    // the folder is gone, or unwritable: nothing to release
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Finding runs
@@ -228,7 +196,7 @@ export function findRun(ref: string, runsDir: string, name?: string, opts: FindO
     const dir = free[free.length - 1];
     if (!dir) {
       const busy = all.length > 0 ? ` (${all.length} in use by running snn train processes)` : '';
-      throw new UserError(`no run folders${name ? ` named ${name}-*` : ''} in ${runsDir} to resume${busy}`);
+      throw new UserError(`no run folders${name ? ` named ${name}-*` : ''} in ${runsDir}${opts.forResume ? ` to resume${busy}` : ''}`);
     }
     return runPaths(dir);
   }

@@ -4,16 +4,39 @@
  * checked before the run folder is created, so bad input leaves runs/ untouched.
  */
 import { hostname, cpus } from 'node:os';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { writeFileAtomic } from '../runs/atomic.js';
-import { applySet, configToYaml, parseYaml, validateConfig } from '../config/load.js';
+import { applySet, configToYaml, validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { initBackend, type BackendInfo } from '../engine/backend.js';
 import { datasetInput } from '../data/shapes.js';
 import { loadSource, type DataSource } from './dataSource.js';
 import { buildModel, type SpikingModel } from '../models/index.js';
-import { claimRunForResume, createRunFolder, readJson, unlockRun, writeJson, type RunPaths } from '../runs/runFolder.js';
-import { annotateWriteFailure, readCheckpoint, readResumeCheckpoint, type CheckpointData } from '../runs/checkpoint.js';
+import {
+  abandonNewRun,
+  checkRunName,
+  checkRunsDir,
+  claimRunForResume,
+  createRunFolder,
+  readJson,
+  unlockRun,
+  writeJson,
+  type RunPaths,
+} from '../runs/runFolder.js';
+import {
+  checkConfigAgainst,
+  checkConfigAtStart,
+  parseRunConfig,
+  readMeta,
+  readRunConfigText,
+  resumeOverrides,
+  sha256Hex,
+  type ConfigChange,
+} from '../runs/runConfig.js';
+import { repairMetrics } from '../runs/metricsRepair.js';
+import { warn } from '../util/warn.js';
+import { annotateWriteFailure, readCheckpoint, type CheckpointData } from '../runs/checkpoint.js';
+import { linkedState, readResumeCheckpoint } from '../runs/resume.js';
 import { batchCount } from '../data/loader.js';
 import { runLogger } from '../runs/logger.js';
 import { createRng } from '../util/rng.js';
@@ -99,36 +122,72 @@ export function teacherFor(cfg: Config, data: DataSource, runsDir: string): Part
   return { model, timesteps: tcfg.model.timesteps };
 }
 
-/** A run folder's config.yaml, validated (with optional --set overrides). */
+/** A run folder's config.yaml (read bounded), validated, with optional --set overrides (eval: data.root and the like). */
 export function runConfig(paths: RunPaths, sets: readonly string[] = []): Config {
-  const tree = parseYaml(readFileSync(paths.config, 'utf8'), paths.config);
-  if (typeof tree !== 'object' || tree === null || Array.isArray(tree)) {
-    throw new UserError(`${paths.config}: not a config mapping`);
-  }
-  for (const s of sets) applySet(tree as Record<string, unknown>, s);
+  const { tree } = parseRunConfig(paths);
+  for (const s of sets) applySet(tree, s);
   return validateConfig(tree, paths.config);
 }
 
+/** Marks a run's summary.json (if any, and if it says `running`) with a final status and error. */
+function markSummary(summaryPath: string, status: string, error: string): void {
+  try {
+    if (!existsSync(summaryPath)) return;
+    const s = readJson<Record<string, unknown>>(summaryPath);
+    if (s.status === 'running') writeJson(summaryPath, { ...s, status, error });
+  } catch {
+    // the disk may be full, or the summary damaged: the error itself still reaches the user
+  }
+}
+
 export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
+  const claimed: string[] = [];
+  try {
+    return await trainSession(req, claimed);
+  } catch (e) {
+    // A resume refused before training (a bad config, override or checkpoint) releases the lock
+    // it took, so that the run folder is left exactly as it was (a process exit would too).
+    for (const d of claimed) unlockRun(d);
+    throw e;
+  }
+}
+
+async function trainSession(req: TrainRequest, claimed: string[]): Promise<TrainOutcome> {
   let cfg: Config;
   let paths: RunPaths | null = null;
   let resume: CheckpointData | undefined;
   let adopted: string | null = null;
+  let base: ReturnType<typeof parseRunConfig> | null = null;
+  let changed: ConfigChange['set'] = [];
   if (req.resume) {
     paths = claimRunForResume(req.resume, req.runsDir, req.config?.name); // takes the run's .lock
-    cfg = runConfig(paths, req.sets);
+    claimed.push(paths.dir);
+    // An edited or truncated config.yaml is refused before it is parsed and before anything
+    // (link repairs included) changes; checked again below against the checkpoint actually used.
+    const last = linkedState(paths.checkpoints, 'last');
+    if (last) checkConfigAgainst(paths, last.tag, last.state);
+    else checkConfigAtStart(paths, readRunConfigText(paths).sha256);
+    base = parseRunConfig(paths);
+    ({ config: cfg, changed } = resumeOverrides(base, req.sets ?? [], paths.config));
   } else {
     if (!req.config) throw new UserError('snn train needs --config FILE (or --resume RUN)');
     cfg = req.config;
+    checkRunName(cfg.name);
+    checkRunsDir(req.runsDir);
   }
   const backend = await initBackend(req.backend ?? cfg.backend);
   // Tensors can only be made once a backend is up.
-  if (paths) {
+  if (paths && base) {
     // last, else prev or best with a one-line warning, else a UserError naming the damaged files
     const found = readResumeCheckpoint(paths.checkpoints);
-    if (found?.warning) process.stderr.write(`snn: warning: ${found.warning}\n`);
+    if (found) checkConfigAgainst(paths, found.dir, found.data.state);
+    else checkConfigAtStart(paths, base.sha256);
+    const done = typeof found?.data.state.epoch === 'number' ? found.data.state.epoch : 0;
+    if (cfg.train.epochs < done) throw new UserError(`--set train.epochs: ${cfg.train.epochs} is fewer than the ${done} epochs the run has done`);
+    if (found?.warning) warn(found.warning);
     resume = found?.data;
     adopted = found?.adopted ?? null;
+    if (resume) repairMetrics(paths, done);
   }
   const data = await loadSource(cfg);
   if (batchCount(data.count.train, cfg.data.batchSize, true) === 0) {
@@ -140,15 +199,10 @@ export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
     teacher: cfg.loss.mode === 'kd' ? teacherFor(cfg, data, req.runsDir) : undefined,
   };
   const objective = createObjective(cfg.loss, model, partners);
+  const isNew = !paths;
   if (!paths) paths = createRunFolder(req.runsDir, cfg.name);
-  writeFileAtomic(paths.config, configToYaml(cfg));
-  const logger = runLogger(paths.log);
-  // Not worth a warning: the checkpoint was complete, only the link to it was not yet moved.
-  if (adopted) logger.info({ checkpoint: adopted }, 'checkpoints/last moved to a complete checkpoint written just before the previous session stopped');
-  logger.info(
-    { backend: backend.name, package: backend.package, threads: backend.threads, native: backend.native, nativeWhy: backend.nativeWhy, fallbacks: backend.fallbacks },
-    `backend ${backend.name}${backend.native !== null ? ` (convolutions: ${backend.native})` : ''}`,
-  );
+  const configText = configToYaml(cfg);
+  const configSha256 = sha256Hex(configText);
   const meta = {
     commandLine: req.commandLine,
     cwd: process.cwd(),
@@ -164,14 +218,39 @@ export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
     ...(cfg.loss.mode === 'tna' ? { twin: twinSpec(cfg) } : {}),
     started: new Date().toISOString(),
   };
-  if (resume && existsSync(paths.meta)) {
-    const prev = readJson<Record<string, unknown>>(paths.meta);
-    const sessions = Array.isArray(prev.resumed) ? prev.resumed : [];
-    writeJson(paths.meta, { ...prev, resumed: [...sessions, meta] });
-  } else {
-    writeJson(paths.meta, meta);
+  let logger: ReturnType<typeof runLogger>;
+  try {
+    if (isNew) {
+      writeFileAtomic(paths.config, configText);
+      writeJson(paths.meta, { ...meta, configSha256First: configSha256, configSha256 });
+    } else {
+      // meta.json first: a crash between the two writes leaves the old config, which still matches.
+      const prev = readMeta(paths, true);
+      const sessions = Array.isArray(prev.resumed) ? prev.resumed : [];
+      const history = Array.isArray(prev.configChanges) ? prev.configChanges : [];
+      const change = changed.length > 0 && base ? [{ from: base.sha256, to: configSha256, set: changed, at: meta.started }] : [];
+      writeJson(paths.meta, { ...prev, resumed: [...sessions, meta], configChanges: [...history, ...change], configSha256: change.length ? configSha256 : (prev.configSha256 ?? base?.sha256) });
+      if (change.length > 0) writeFileAtomic(paths.config, configText);
+    }
+    logger = runLogger(paths.log);
+  } catch (e) {
+    if (isNew) abandonNewRun(paths.dir); // a failed start (disk full) leaves no half-made run folder
+    throw e;
   }
+  if (changed.length > 0) {
+    logger.info({ changed, from: base?.sha256, to: configSha256 }, `config changed on resume: ${changed.map((c) => `${c.key} ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`).join(', ')}`);
+  }
+  // Not worth a warning: the checkpoint was complete, only the link to it was not yet moved.
+  if (adopted) logger.info({ checkpoint: adopted }, 'checkpoints/last moved to a complete checkpoint written just before the previous session stopped');
+  logger.info(
+    { backend: backend.name, package: backend.package, threads: backend.threads, native: backend.native, nativeWhy: backend.nativeWhy, fallbacks: backend.fallbacks },
+    `backend ${backend.name}${backend.native !== null ? ` (convolutions: ${backend.native})` : ''}`,
+  );
   logger.info({ config: cfg, data: meta.data, parameters: [...model.params.values()].reduce((n, v) => n + v.size, 0) }, 'start');
+  // A second SIGINT/SIGTERM ends the process at once (cli/train.ts): summary.json must not stay `running`.
+  const summaryPath = paths.summary;
+  const markAborted = (): void => markSummary(summaryPath, 'failed', 'aborted by a second signal; the last checkpoint is intact (snn train --resume continues)');
+  process.on('exit', markAborted);
   try {
     const result = await train({
       config: cfg,
@@ -183,6 +262,7 @@ export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
       resume,
       objective,
       shouldStop: req.shouldStop,
+      configSha256: isNew || changed.length > 0 || !base ? configSha256 : base.sha256,
       summaryExtra: { backend: backend.name, run: paths.dir },
     });
     logger.info({ status: result.status, state: result.state }, 'end');
@@ -196,17 +276,10 @@ export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
   } catch (e0) {
     const e = annotateWriteFailure(e0, paths.checkpoints); // a failed write says which checkpoint is intact
     logger.error({ err: e }, 'failed');
-    const summaryPath = paths.summary;
-    try {
-      if (existsSync(summaryPath)) {
-        const s = readJson<Record<string, unknown>>(summaryPath);
-        writeJson(summaryPath, { ...s, status: 'failed', error: (e as Error).message });
-      }
-    } catch {
-      // the disk may be full: the error itself still reaches the user
-    }
+    markSummary(summaryPath, 'failed', (e as Error).message);
     throw e;
   } finally {
+    process.off('exit', markAborted);
     model.dispose();
     partners.twin?.model.dispose();
     partners.teacher?.model.dispose();

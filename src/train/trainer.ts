@@ -69,6 +69,8 @@ export interface TrainOptions {
   shouldStop?: () => boolean;
   /** Extra fields for summary.json (backend, command line). */
   summaryExtra?: Record<string, unknown>;
+  /** sha256 of the run's config.yaml, kept in each checkpoint's state.json (src/runs/runConfig.ts). */
+  configSha256?: string;
 }
 
 export interface TrainResult {
@@ -182,7 +184,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       weights: modelTensors(model),
       twin: twin ? modelTensors(twin.model) : undefined,
       optimizer: optState.tensors,
-      state: { ...state, config: cfg.name },
+      state: { ...state, config: cfg.name, configSha256: o.configSha256 },
     });
     for (const t of optState.tensors.values()) t.dispose();
     pointLink(paths.checkpoints, 'last', tag);
