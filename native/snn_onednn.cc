@@ -852,6 +852,12 @@ napi_value Info(napi_env env, napi_callback_info) {
   return obj;
 }
 
+}  // namespace
+
+void registerTernary(napi_env env, napi_value exports);  // native/ternary.cc: the exported-network runtime
+
+namespace {
+
 napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -869,6 +875,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  registerTernary(env, exports);
   return exports;
 }
 

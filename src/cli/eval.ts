@@ -15,6 +15,9 @@ interface EvalFlags {
   set: string[];
   exported?: string;
   compare?: boolean;
+  runtime?: string;
+  batch?: string;
+  threads?: string;
 }
 
 export function evalCommand(program: Command): void {
@@ -31,6 +34,9 @@ export function evalCommand(program: Command): void {
     .option('--json', 'print the result as JSON')
     .option('--exported <dir>', 'evaluate an snn export folder with the TensorFlow.js-free engine instead of a run')
     .option('--compare', 'with --exported: also run the source checkpoint with TensorFlow.js and report prediction agreement')
+    .option('--runtime <name>', 'with --exported: auto (native kernels where built, else wasm) | native | wasm | reference')
+    .option('--batch <n>', 'with --exported: images per run (default 32)')
+    .option('--threads <n>', 'with --exported: threads (native: OpenMP; wasm: worker threads) (default 1)')
     .action(async (target: string | undefined, f: EvalFlags) => {
       if (f.exported !== undefined) {
         if (target !== undefined) throw new UserError('eval: give a run or --exported DIR, not both');
@@ -39,6 +45,9 @@ export function evalCommand(program: Command): void {
         return;
       }
       if (f.compare) throw new UserError('--compare: goes with --exported DIR');
+      for (const [flag, v] of [['--runtime', f.runtime], ['--batch', f.batch], ['--threads', f.threads]] as const) {
+        if (v !== undefined) throw new UserError(`${flag}: goes with --exported DIR`);
+      }
       if (target === undefined) throw new UserError("eval: needs a run, a checkpoint folder or 'latest' (or --exported DIR)");
       const res = await runEval({
         target,

@@ -1,6 +1,7 @@
 /** `snn eval --exported DIR [--compare]`: the engine's report on stdout, or JSON. */
 import { BACKENDS, type BackendName } from '../config/schema.js';
 import { runExportedEval } from '../export/evalExported.js';
+import { RUNTIMES } from '../export/runtime/runner.js';
 import { parseChoice, parsePositiveInt } from './common.js';
 
 export interface ExportedEvalFlags {
@@ -10,6 +11,9 @@ export interface ExportedEvalFlags {
   backend?: string;
   set: string[];
   compare?: boolean;
+  runtime?: string;
+  batch?: string;
+  threads?: string;
 }
 
 export async function exportedEvalCommand(dir: string, f: ExportedEvalFlags): Promise<void> {
@@ -20,6 +24,9 @@ export async function exportedEvalCommand(dir: string, f: ExportedEvalFlags): Pr
     sets: f.set,
     compare: f.compare === true,
     backend: f.backend ? parseChoice<BackendName>('--backend', f.backend, BACKENDS) : undefined,
+    runtime: f.runtime ? parseChoice('--runtime', f.runtime, RUNTIMES) : undefined,
+    batch: f.batch ? parsePositiveInt('--batch', f.batch) : undefined,
+    threads: f.threads ? parsePositiveInt('--threads', f.threads) : undefined,
   });
   if (f.json) {
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
@@ -33,7 +40,8 @@ export async function exportedEvalCommand(dir: string, f: ExportedEvalFlags): Pr
     `split       ${out.split} (${out.count} images), T = ${out.timesteps}${out.timesteps !== out.trainedTimesteps ? ` (trained at ${out.trainedTimesteps})` : ''}`,
     `accuracy    ${(100 * out.accuracy).toFixed(2)}%`,
     `loss        ${out.loss.toFixed(4)}`,
-    `speed       ${out.imagesPerSecond.toFixed(0)} img/s`,
+    `runtime     ${out.runtime}${out.weightBytes !== null ? `, ${out.weightBytes.toLocaleString('en-US')} bytes of weights resident` : ''}`,
+    `speed       ${out.imagesPerSecond.toFixed(0)} img/s, ${out.latencyMs.p50.toFixed(2)} ms per run of ${out.batch} (median)`,
     ...(c
       ? [
           `agreement   ${(100 * c.agreement).toFixed(2)}% of predictions equal TensorFlow.js on ${c.backend} (${c.disagreements} differ)`,
