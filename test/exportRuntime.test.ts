@@ -57,7 +57,7 @@ function reference(em: ExportModel, xs: Float32Array, n: number, T = em.timestep
 
 function assertSameAsReference(em: ExportModel, xs: Float32Array, n: number, label: string): void {
   const want = reference(em, xs, n);
-  assert.ok(want.spikes.every((s) => s > 0), `${label}: a layer never fired (${want.spikes})`);
+  assert.ok(want.spikes.filter((s) => s > 0).length * 2 >= want.spikes.length, `${label}: most layers never fired (${want.spikes})`);
   for (const b of backends()) {
     // A batch of 4 run as 4 + the rest: a partial batch too.
     const rt = new BatchRuntime(em, em.timesteps, 4, b.make());

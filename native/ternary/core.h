@@ -68,17 +68,56 @@ typedef struct {
   double k, vth, vr;
 } tr_neuron;
 
-/* One neuron update; returns the spike (0/1). x is the layer's float32 input. */
-static inline int tr_fire(const tr_neuron *n, float *v, float x) {
-  const double vi = (double)*v;
-  const double h = n->leak ? vi + ((double)x - (vi - n->vr)) * n->k : vi + (double)x;
-  if (h >= n->vth) {
-    *v = n->hard ? (float)n->vr : (float)(h - n->vth);
-    return 1;
-  }
-  *v = (float)h;
-  return 0;
+/*
+ * One neuron update per value of a row: the spike (0/1) into s. Branch-free (spikes are random,
+ * a branch per value mispredicts) so that it vectorises; the same arithmetic as the reference.
+ */
+/* f ? a : b without a branch (bit masks), so the loops below vectorise. */
+static inline float tr_select(int f, float a, float b) {
+  union { float f; uint32_t u; } x, y;
+  x.f = a;
+  y.f = b;
+  const uint32_t m = 0u - (uint32_t)f;
+  x.u = (x.u & m) | (y.u & ~m);
+  return x.f;
 }
+
+#define TR_FIRE_LOOP(CHARGE, AFTER)                    \
+  for (int i = 0; i < m; i++) {                        \
+    const double vi = (double)v[i];                    \
+    const double h = CHARGE;                           \
+    const int f = h >= vth;                            \
+    v[i] = tr_select(f, (AFTER), (float)h);            \
+    s[i] = (uint8_t)f;                                 \
+    count += f;                                        \
+  }
+
+static inline int tr_fire_row(const tr_neuron *n, float *__restrict v, const float *__restrict x, uint8_t *__restrict s, int m) {
+  int count = 0;
+  const double vth = n->vth, vr = n->vr, k = n->k;
+  const float vrf = (float)vr;
+  if (n->leak && n->hard) TR_FIRE_LOOP(vi + ((double)x[i] - (vi - vr)) * k, vrf)
+  else if (n->leak) TR_FIRE_LOOP(vi + ((double)x[i] - (vi - vr)) * k, (float)(h - vth))
+  else if (n->hard) TR_FIRE_LOOP(vi + (double)x[i], vrf)
+  else TR_FIRE_LOOP(vi + (double)x[i], (float)(h - vth))
+  return count;
+}
+
+/* Spikes s[0..m) as bits (word j holds s[64j … 64j+63]) and/or floats. */
+static inline void tr_emit_spikes(const uint8_t *s, int m, uint64_t *bits, float *f) {
+  if (bits) {
+    for (int j = 0; j < (m + 63) / 64; j++) {
+      uint64_t w = 0;
+      const int e = m - 64 * j < 64 ? m - 64 * j : 64;
+      for (int b = 0; b < e; b++) w |= (uint64_t)s[64 * j + b] << b;
+      bits[j] = w;
+    }
+  }
+  if (f) for (int i = 0; i < m; i++) f[i] = (float)s[i];
+}
+
+/* Widest row (output channels, or channels of a neuron layer) the kernels take; checked by the host. */
+#define TR_MAX_ROW 8192
 
 enum {
   OP_FILL = 1, OP_FILL64, OP_FCONV, OP_TCONV, OP_NEURON, OP_ADD, OP_IAND, OP_MEAN,
@@ -151,44 +190,46 @@ static double tr_tconv(const double *a) {
   for (int r = 0; r < rows; r++) {
     const int n = r / OH, oh = r % OH;
     uint64_t patch[TR_MAX_PATCH];
-    int32_t acc[8];
-    for (int ow = 0; ow < OW; ow++) {
-      const uint64_t *pp = patch;
-      if (direct) pp = x + (((size_t)n * H + oh) * W + ow) * Cw;
-      else {
-        for (int kh = 0; kh < K; kh++) {
-          const int ih = oh * S - P + kh;
-          for (int kw = 0; kw < K; kw++) {
-            const int iw = ow * S - P + kw;
-            uint64_t *dst = patch + (kh * K + kw) * Cw;
-            if (ih < 0 || ih >= H || iw < 0 || iw >= W) {
-              for (int j = 0; j < Cw; j++) dst[j] = 0;
-            } else {
-              const uint64_t *src = x + (((size_t)n * H + ih) * W + iw) * Cw;
-              for (int j = 0; j < Cw; j++) dst[j] = src[j];
+    int32_t acc[TR_MAX_ROW + 8];
+    float yrow[TR_MAX_ROW];
+    uint8_t srow[TR_MAX_ROW];
+    /* Positions in chunks of Q: the epilogue and the neuron run over Q·O contiguous values. */
+    const int O8 = 8 * G, Q = TR_MAX_ROW / O8 < 1 ? 1 : TR_MAX_ROW / O8;
+    for (int ow0 = 0; ow0 < OW; ow0 += Q) {
+      const int q1 = OW - ow0 < Q ? OW - ow0 : Q;
+      for (int q = 0; q < q1; q++) {
+        const int ow = ow0 + q;
+        const uint64_t *pp = patch;
+        if (direct) pp = x + (((size_t)n * H + oh) * W + ow) * Cw;
+        else {
+          for (int kh = 0; kh < K; kh++) {
+            const int ih = oh * S - P + kh;
+            for (int kw = 0; kw < K; kw++) {
+              const int iw = ow * S - P + kw;
+              uint64_t *dst = patch + (kh * K + kw) * Cw;
+              if (ih < 0 || ih >= H || iw < 0 || iw >= W) {
+                for (int j = 0; j < Cw; j++) dst[j] = 0;
+              } else {
+                const uint64_t *src = x + (((size_t)n * H + ih) * W + iw) * Cw;
+                for (int j = 0; j < Cw; j++) dst[j] = src[j];
+              }
             }
           }
         }
+        for (int g = 0; g < G; g++) tr_dot8(pp, L, wp + (size_t)g * L * 8, wm + (size_t)g * L * 8, acc + q * O8 + 8 * g);
       }
-      const size_t pos = ((size_t)n * OH + oh) * OW + ow;
-      uint64_t *sb = sbits ? sbits + pos * Ow : (uint64_t *)0;
-      if (sb) for (int j = 0; j < Ow; j++) sb[j] = 0;
-      for (int g = 0; g < G; g++) {
-        tr_dot8(pp, L, wp + (size_t)g * L * 8, wm + (size_t)g * L * 8, acc);
-        const int vmax = O - 8 * g < 8 ? O - 8 * g : 8;
-        for (int v = 0; v < vmax; v++) {
-          const int o = 8 * g + v;
-          const size_t i = pos * O + o;
-          float pre = (float)((double)acc[v] * (double)scale[o] + (double)bias[o]);
-          if (res) pre = pre + res[i];
-          if (y) y[i] = pre;
-          if (nr.v) {
-            const int s = tr_fire(&nr, nr.v + i, pre);
-            spikes += s;
-            if (sb && s) sb[o >> 6] |= (uint64_t)1 << (o & 63);
-            if (sfloat) sfloat[i] = (float)s;
-          }
-        }
+      const size_t pos0 = ((size_t)n * OH + oh) * OW + ow0;
+      float *pre = y ? y + pos0 * O : yrow;
+      for (int q = 0; q < q1; q++)
+        for (int o = 0; o < O; o++) pre[q * O + o] = (float)((double)acc[q * O8 + o] * (double)scale[o] + (double)bias[o]);
+      if (res) {
+        const float *r0 = res + pos0 * O;
+        for (int i = 0; i < q1 * O; i++) pre[i] = pre[i] + r0[i];
+      }
+      if (nr.v) {
+        spikes += tr_fire_row(&nr, nr.v + pos0 * O, pre, srow, q1 * O);
+        for (int q = 0; q < q1; q++)
+          tr_emit_spikes(srow + q * O, O, sbits ? sbits + (pos0 + q) * Ow : (uint64_t *)0, sfloat ? sfloat + (pos0 + q) * O : (float *)0);
       }
     }
   }
@@ -204,17 +245,17 @@ static double tr_neuron_layer(const double *a) {
   float *sfloat = OPT(float, a[10]);
   const int Cw = (C + 63) / 64;
   double spikes = 0;
+  /* Rows in chunks of Q, so that the neuron loop runs over Q·C contiguous values. */
+  const int Q = TR_MAX_ROW / C < 1 ? 1 : TR_MAX_ROW / C;
+  const int chunks = (M + Q - 1) / Q;
   TR_PARALLEL_FOR_REDUCE((double)M * C * 8)
-  for (int m = 0; m < M; m++) {
-    uint64_t *sb = sbits ? sbits + (size_t)m * Cw : (uint64_t *)0;
-    if (sb) for (int j = 0; j < Cw; j++) sb[j] = 0;
-    for (int c = 0; c < C; c++) {
-      const size_t i = (size_t)m * C + c;
-      const int s = tr_fire(&nr, nr.v + i, x[i]);
-      spikes += s;
-      if (sb && s) sb[c >> 6] |= (uint64_t)1 << (c & 63);
-      if (sfloat) sfloat[i] = (float)s;
-    }
+  for (int ch = 0; ch < chunks; ch++) {
+    uint8_t srow[TR_MAX_ROW];
+    const int m0 = ch * Q, q1 = M - m0 < Q ? M - m0 : Q;
+    const size_t i = (size_t)m0 * C;
+    spikes += tr_fire_row(&nr, nr.v + i, x + i, srow, q1 * C);
+    for (int q = 0; q < q1; q++)
+      tr_emit_spikes(srow + q * C, C, sbits ? sbits + (size_t)(m0 + q) * Cw : (uint64_t *)0, sfloat ? sfloat + i + (size_t)q * C : (float *)0);
   }
   return spikes;
 }

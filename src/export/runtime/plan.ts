@@ -69,6 +69,8 @@ export function compilePlan(model: ExportModel, T: number, N: number, base: numb
 
   const binary = new Map<string, boolean>();
   for (const n of model.nodes) {
+    const c = n.shape[n.shape.length - 1];
+    if ((n.op === 'neuron' || n.op === 'conv' || n.op === 'linear') && c > 8192) throw new Error(`runtime: ${n.id} has ${c} channels (at most 8192)`);
     const b = (i: number): boolean => binary.get(n.inputs[i]) === true;
     binary.set(n.id, n.op === 'neuron' || ((n.op === 'flatten' || n.op === 'repeat' || n.op === 'maxpool') && b(0)) || (n.op === 'iand' && b(0) && b(1)));
   }
