@@ -122,13 +122,13 @@ async function runtimeMeasure(em: ExportModel, images: Float32Array, runtime: 'n
 
 function torchForward(model: string, input: { height: number; width: number; channels: number }, batch: number, threads: number): Measure | string {
   const args = ['bench/torch_reference.py', '--model', model, '--timesteps', String(T), '--batch', String(batch), '--threads', String(threads),
-    '--input', `${input.height}x${input.width}x${input.channels}`, '--skip-train', '--warmup', '1', '--warmup-seconds', String(seconds / 2), '--steps', batch === 1 ? '20' : '5'];
+    '--input', `${input.height}x${input.width}x${input.channels}`, '--skip-train', '--warmup', '1', '--warmup-seconds', String(seconds / 2), '--steps', batch === 1 ? '10' : '3'];
   const env = { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
   const p = spawnSync(TORCH_PYTHON, args, { cwd: packageRoot(), env, encoding: 'utf8', timeout: 1_800_000 });
   const line = (p.stdout ?? '').trim().split('\n').pop() ?? '';
   if (p.status !== 0 || !line.startsWith('{')) return `python3 failed: ${(p.stderr ?? '').trim().split('\n').pop() ?? p.status}`;
   const f = JSON.parse(line).forward as { msPerBatch: number; cpuMsPerBatch: number };
-  return { msPerBatch: f.msPerBatch, imagesPerSecond: (batch * 1000) / f.msPerBatch, cpuMsPerBatch: f.cpuMsPerBatch, imagesPerCpuSecond: (batch * 1000) / f.cpuMsPerBatch, runs: 5 };
+  return { msPerBatch: f.msPerBatch, imagesPerSecond: (batch * 1000) / f.msPerBatch, cpuMsPerBatch: f.cpuMsPerBatch, imagesPerCpuSecond: (batch * 1000) / f.cpuMsPerBatch, runs: batch === 1 ? 10 : 3 };
 }
 
 async function tfjsForward(cfg: ReturnType<typeof ConfigSchema.parse>, name: string, em: ExportModel, images: Float32Array, batch: number, threads: number): Promise<Measure> {
