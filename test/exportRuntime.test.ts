@@ -5,6 +5,9 @@
  * ternary convolution computed here directly from the codes (odd channel counts, strides 1
  * and 2, padding, all-zero and all-one spike maps).
  */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
@@ -16,6 +19,7 @@ import { ReferenceRuntime } from '../src/export/runtime/reference.js';
 import { createRunner } from '../src/export/runtime/runner.js';
 import { createRng } from '../src/util/rng.js';
 import { images, input, smallModel } from './exportKit.js';
+import { repoRoot, tempDir } from './helpers.js';
 
 await tf.setBackend('cpu');
 
@@ -200,4 +204,14 @@ test('runners: auto, wasm worker pool and reference give the same logits and fir
   } finally {
     m.dispose();
   }
+});
+
+const clang = spawnSync('clang', ['--version'], { encoding: 'utf8' });
+const skipWasmBuild = clang.status !== 0 && process.env['CI'] !== 'true' ? 'clang not installed (apt-get install clang lld)' : false;
+
+test('the committed ternary.wasm is what native/ternary/build-wasm.mjs builds from the committed source', { skip: skipWasmBuild }, () => {
+  const out = join(tempDir('wasm'), 'ternary.wasm');
+  const b = spawnSync(process.execPath, [join(repoRoot, 'native', 'ternary', 'build-wasm.mjs'), '--out', out], { encoding: 'utf8' });
+  assert.equal(b.status, 0, b.stderr);
+  assert.ok(readFileSync(out).equals(readFileSync(join(repoRoot, 'src', 'export', 'runtime', 'ternary.wasm'))), 'rebuilt ternary.wasm differs from the committed one');
 });

@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // Builds src/export/runtime/ternary.wasm from native/ternary/wasm.c + core.h with Debian's
 // clang and lld (apt-get install clang lld): the committed .wasm is reproducible with
-// `npm run build:wasm`. No libc: bulk-memory lowers memset/memcpy, SIMD128 for the popcounts.
+// `npm run build:wasm` (test/exportRuntime.test.ts rebuilds it with `--out FILE` and compares
+// the bytes). No libc: bulk-memory lowers memset/memcpy, SIMD128 for the popcounts.
 import { execFileSync } from 'node:child_process';
 import { renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const out = join(here, '..', '..', 'src', 'export', 'runtime', 'ternary.wasm');
+const at = process.argv.indexOf('--out');
+const out = at > 0 ? process.argv[at + 1] : join(here, '..', '..', 'src', 'export', 'runtime', 'ternary.wasm');
 const tmp = `${out}.${process.pid}.tmp`;
 const clang = process.env.CLANG ?? 'clang';
 execFileSync(clang, [
