@@ -63,8 +63,8 @@ function assertSameAsReference(em: ExportModel, xs: Float32Array, n: number, lab
   const want = reference(em, xs, n);
   assert.ok(want.spikes.filter((s) => s > 0).length * 2 >= want.spikes.length, `${label}: most layers never fired (${want.spikes})`);
   for (const b of backends()) {
-    // A batch of 4 run as 4 + the rest: a partial batch too.
-    const rt = new BatchRuntime(em, em.timesteps, 4, b.make());
+    // Batches of 4 (the last one partial), each run as micro-batches of 3 + 1.
+    const rt = new BatchRuntime(em, em.timesteps, 4, b.make(), 3);
     const px = xs.length / n;
     const got = new Float32Array(n * em.numClasses);
     for (let s = 0; s < n; s += 4) {
