@@ -36,7 +36,7 @@ export async function exportedEvalCommand(dir: string, f: ExportedEvalFlags): Pr
   const lines = [
     `exported    ${out.exported}${out.postTraining ? ' (POST-TRAINING ternarisation)' : ''}`,
     `from        ${out.source}`,
-    `engine      ${out.engine}, ${out.ternary ? 'ternary layers as additions/subtractions' : 'float32 layers'}`,
+    `engine      ${out.engine}, ${!out.ternary ? 'float32 layers' : out.runtime.startsWith('reference') ? 'ternary layers as additions/subtractions' : 'ternary layers as AND + popcount on bit-packed spikes'}`,
     `split       ${out.split} (${out.count} images), T = ${out.timesteps}${out.timesteps !== out.trainedTimesteps ? ` (trained at ${out.trainedTimesteps})` : ''}`,
     `accuracy    ${(100 * out.accuracy).toFixed(2)}%`,
     `loss        ${out.loss.toFixed(4)}`,

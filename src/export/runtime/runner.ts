@@ -85,8 +85,17 @@ async function wasmPool(model: ExportModel, T: number, batch: number, threads: n
   const C = model.numClasses;
   const ask = (w: Worker, images: Float32Array, n: number): Promise<WorkerReply> =>
     new Promise((ok, fail) => {
-      w.once('message', ok);
-      w.once('error', fail);
+      // One listener pair per request, both removed when either fires (no listeners pile up).
+      const onMessage = (r: WorkerReply): void => {
+        w.off('error', onError);
+        ok(r);
+      };
+      const onError = (e: Error): void => {
+        w.off('message', onMessage);
+        fail(e);
+      };
+      w.once('message', onMessage);
+      w.once('error', onError);
       w.postMessage({ images, n });
     });
   return {
