@@ -75,6 +75,7 @@ def parse_args(argv):
     p.add_argument("--lif", choices=("loop", "fused"), default="loop")
     p.add_argument("--memory-format", choices=("channels_last", "contiguous"), default="channels_last")
     p.add_argument("--skip-forward", action="store_true", help="measure training steps only")
+    p.add_argument("--skip-train", action="store_true", help="measure forward passes only (bench/exported.ts)")
     p.add_argument("--slow-step-seconds", type=float, default=None,
                    help="a first warm-up step slower than this drops the rest of the warm-up and times at most 3 steps")
     a = p.parse_args(argv)
@@ -97,6 +98,7 @@ def parse_args(argv):
         "lif": a.lif,
         "memoryFormat": a.memory_format,
         "skipForward": a.skip_forward,
+        "skipTrain": a.skip_train,
         "slowStepSeconds": a.slow_step_seconds if a.slow_step_seconds is not None else spec.get("slowStepSeconds"),
     }
 
@@ -373,8 +375,10 @@ def main():
     if not cfg["skipForward"]:
         model.eval()
         fwd = timed(forward_step, "forward")
-    model.train()
-    trn = timed(train_step, "train")
+    trn = None
+    if not cfg["skipTrain"]:
+        model.train()
+        trn = timed(train_step, "train")
     result = {
         "spec": {k: cfg[k] for k in ("model", "timesteps", "batch", "input", "warmup", "steps", "seed")},
         "engine": {
@@ -392,7 +396,7 @@ def main():
         "forward": fwd,
         "train": trn,
         "memory": {"maxRssMB": round(max_rss_mb(), 1), "maxRssAfterImportMB": round(rss_after_import, 1)},
-        "loss": {"first": losses[0], "last": losses[-1]},
+        "loss": {"first": losses[0], "last": losses[-1]} if losses else None,
     }
     sys.stdout.write(json.dumps(result) + "\n")
 

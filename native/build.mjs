@@ -41,7 +41,7 @@ const tmp = `${out}.${process.pid}.tmp`;
 const args = [
   '-O3', '-fno-math-errno', '-std=c++17', '-shared', '-fPIC', '-fopenmp', '-fvisibility=hidden',
   `-I${nodeInclude}`, `-I${dirname(dnnlHeader)}`,
-  join(here, 'snn_onednn.cc'), '-o', tmp, '-ldnnl', '-lmvec',
+  join(here, 'snn_onednn.cc'), join(here, 'ternary.cc'), '-o', tmp, '-ldnnl', '-lmvec',
 ];
 try {
   execFileSync(cxx, args, { stdio: ['ignore', 'inherit', 'inherit'] });

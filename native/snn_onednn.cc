@@ -876,8 +876,14 @@ napi_value Info(napi_env env, napi_callback_info) {
 }
 
 // ADDON_INTERFACE in src/backends/wasm-native/native.ts: raise both with any change of a
-// function's arguments or meaning.
-constexpr int32_t kInterfaceVersion = 2;
+// function's arguments or meaning. 3: the exported-network runtime (native/ternary.cc) joined.
+constexpr int32_t kInterfaceVersion = 3;
+
+}  // namespace
+
+void registerTernary(napi_env env, napi_value exports);  // native/ternary.cc: the exported-network runtime
+
+namespace {
 
 napi_value Init(napi_env env, napi_value exports) {
   napi_value interfaceVersion;
@@ -899,6 +905,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  registerTernary(env, exports);
   return exports;
 }
 

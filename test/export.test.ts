@@ -18,11 +18,12 @@ import { lifForwardArrays } from '../src/backends/cpu/neuronLoops.js';
 import { packCodes, unpackCodes } from '../src/export/pack.js';
 import { bnAffine, foldFloatWeights, foldTernaryScale } from '../src/export/fold.js';
 import { exportModel } from '../src/export/graph.js';
-import { Engine } from '../src/export/engine/engine.js';
+import { ReferenceRuntime as Engine } from '../src/export/runtime/reference.js';
 import type { ExportModel } from '../src/export/model.js';
 import { readSnnExport, writeSnnExport } from '../src/export/snnFormat.js';
 import { nirRefusal, readNir, toNirGraph, writeNir, type NirArray, type NirGraph } from '../src/export/nir.js';
 import { repoRoot, tempDir } from './helpers.js';
+import { images, input, smallModel } from './exportKit.js';
 
 await tf.setBackend('cpu');
 
@@ -83,31 +84,6 @@ test('BN folding: conv + BN equals the folded conv, for float and for ternary we
   assert.equal(foldTernaryScale(new Float32Array([2]), new Float32Array([1, 3]))[1], 6);
   tf.dispose([w, x, wq]);
 });
-
-/** A small model with non-trivial BN statistics and every weight set from a seed. */
-function smallModel(model: Record<string, unknown>, quant: Record<string, unknown> = { bits: 2 }, size = 10): SpikingModel {
-  const cfg = ConfigSchema.parse({ model: { preset: 'tiny', widths: [6, 8], timesteps: 3, ...model }, quant });
-  const m = buildModel(cfg.model, { height: size, width: size, channels: 2, numClasses: 4 }, createRng(7), 'exp', { quant: cfg.quant });
-  const rng = createRng(3);
-  for (const [k, v] of [...m.params, ...m.buffers]) {
-    const n = v.size;
-    let vals: Float32Array | null = null;
-    if (k.endsWith('bn.weight')) vals = Float32Array.from({ length: n }, () => 0.8 + 0.8 * rng.next());
-    else if (k.endsWith('bn.bias')) vals = Float32Array.from({ length: n }, () => 0.6 * rng.normal() + 0.3);
-    else if (k.endsWith('running_mean')) vals = Float32Array.from({ length: n }, () => 0.3 * rng.normal());
-    else if (k.endsWith('running_var')) vals = Float32Array.from({ length: n }, () => 0.5 + rng.next());
-    else if (k.endsWith('.w')) vals = Float32Array.from({ length: n }, () => rng.next() - 0.5); // PLIF: 1/τ = sigmoid(w) near 1/2
-    if (vals) v.assign(tf.tensor(vals, v.shape));
-  }
-  return m;
-}
-
-const input = { height: 10, width: 10, channels: 2, mean: [0, 0], std: [1, 1] };
-
-function images(n: number, size = 10, seed = 9): Float32Array {
-  const rng = createRng(seed);
-  return Float32Array.from({ length: n * size * size * 2 }, () => 2 * rng.normal());
-}
 
 /** Engine and tfjs logits on the same images: how many argmax agree, and the largest logit difference where they agree. */
 function compare(m: SpikingModel, em: ExportModel, n: number, size = 10): { agree: number; worst: number; closeShare: number } {
@@ -484,8 +460,8 @@ test('the engine and the snn format reader load no TensorFlow.js', () => {
       else if (!spec.startsWith('node:')) bad.push(`${file} imports ${spec}`);
     }
   };
-  const engineDir = join(repoRoot, 'src', 'export', 'engine');
-  for (const f of readdirSync(engineDir)) walk(join(engineDir, f));
+  const engineDir = join(repoRoot, 'src', 'export', 'runtime');
+  for (const f of readdirSync(engineDir)) if (f.endsWith('.ts')) walk(join(engineDir, f));
   walk(join(repoRoot, 'src', 'export', 'snnFormat.ts'));
   walk(join(repoRoot, 'src', 'export', 'evalExported.ts'));
   // evalExported loads the TensorFlow.js reference only dynamically, for --compare.

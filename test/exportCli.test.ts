@@ -82,6 +82,37 @@ test('ternary run → snn export: 2-bit packed, engine agrees with snn eval; NIR
   assert.match(text.stdout, /accuracy\s+\d+\.\d\d%/);
   assert.match(text.stdout, /speed\s+\d+ img\/s/);
 
+  // The fast runtime (default), the wasm pool and the reference runtime: the same numbers, exactly.
+  const runtimes = [['--runtime', 'reference', '--batch', '1'], ['--runtime', 'wasm', '--batch', '7', '--threads', '2'], ['--batch', '5']].map((flags) => {
+    const r = runCli(['eval', '--exported', ex.out, '--json', ...flags]);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as ExportedEvalJson & { loss: number; batch: number; runtime: string; latencyMs: { p50: number }; weightBytes: number | null };
+  });
+  const [refRt, wasmRt, autoRt] = runtimes;
+  assert.match(refRt.runtime, /reference/);
+  assert.match(wasmRt.runtime, /wasm .*2 worker threads/);
+  assert.equal(refRt.weightBytes, null);
+  for (const r of [wasmRt, autoRt]) {
+    assert.equal(r.accuracy, refRt.accuracy);
+    assert.equal(r.loss, refRt.loss);
+    assert.deepEqual(r.firingRates, refRt.firingRates);
+    assert.ok(r.weightBytes !== null && r.weightBytes > 0 && r.weightBytes < ex.sizes.float32Bytes, String(r.weightBytes));
+  }
+  assert.deepEqual(runtimes.map((r) => r.batch), [1, 7, 5]);
+  assert.ok(runtimes.every((r) => r.latencyMs.p50 > 0 && r.imagesPerSecond > 0));
+  for (const [flags, re] of [
+    [['--runtime', 'gpu'], /--runtime/],
+    [['--batch', '0'], /--batch/],
+    [['--threads', 'x'], /--threads/],
+  ] as const) {
+    const r = runCli(['eval', '--exported', ex.out, ...flags]);
+    assert.equal(r.code, 2, r.stderr);
+    oneLine(r.stderr, re);
+  }
+  const misplaced = runCli(['eval', run, '--threads', '2']);
+  assert.equal(misplaced.code, 2);
+  oneLine(misplaced.stderr, /--threads: goes with --exported DIR/);
+
   // The folder exists now: refused without --force, replaced with it.
   const before = snapshot(ex.out);
   const again = runCli(['export', run, '--ternary']);

@@ -18,6 +18,9 @@ interface EvalFlags {
   exported?: string;
   compare?: boolean;
   predictions?: string;
+  runtime?: string;
+  batch?: string;
+  threads?: string;
 }
 
 export function evalCommand(program: Command): void {
@@ -35,6 +38,9 @@ export function evalCommand(program: Command): void {
     .option('--exported <dir>', 'evaluate an snn export folder with the TensorFlow.js-free engine instead of a run')
     .option('--predictions <file>', 'also write every image\'s label, prediction, logits and spike count to a CSV file')
     .option('--compare', 'with --exported: also run the source checkpoint with TensorFlow.js and report prediction agreement')
+    .option('--runtime <name>', 'with --exported: auto (native kernels where built, else wasm) | native | wasm | reference')
+    .option('--batch <n>', 'with --exported: images per run (default 32)')
+    .option('--threads <n>', 'with --exported: threads (native: OpenMP; wasm: worker threads) (default 1)')
     .action(async (target: string | undefined, f: EvalFlags) => {
       if (f.exported !== undefined) {
         if (target !== undefined) throw new UserError('eval: give a run or --exported DIR, not both');
@@ -43,6 +49,9 @@ export function evalCommand(program: Command): void {
         return;
       }
       if (f.compare) throw new UserError('--compare: goes with --exported DIR');
+      for (const [flag, v] of [['--runtime', f.runtime], ['--batch', f.batch], ['--threads', f.threads]] as const) {
+        if (v !== undefined) throw new UserError(`${flag}: goes with --exported DIR`);
+      }
       if (target === undefined) throw new UserError("eval: needs a run, a checkpoint folder or 'latest' (or --exported DIR)");
       if (f.predictions !== undefined) checkPredictionsPath(f.predictions);
       const res = await runEval({

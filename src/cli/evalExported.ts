@@ -2,6 +2,7 @@
 import { BACKENDS, type BackendName } from '../config/schema.js';
 import { runExportedEval } from '../export/evalExported.js';
 import { checkPredictionsPath, writePredictions } from '../runs/predictions.js';
+import { RUNTIMES } from '../export/runtime/runner.js';
 import { parseChoice, parsePositiveInt } from './common.js';
 import { MAX_TIMESTEPS } from '../export/manifestSchema.js';
 
@@ -13,6 +14,9 @@ export interface ExportedEvalFlags {
   set: string[];
   compare?: boolean;
   predictions?: string;
+  runtime?: string;
+  batch?: string;
+  threads?: string;
 }
 
 export async function exportedEvalCommand(dir: string, f: ExportedEvalFlags): Promise<void> {
@@ -25,6 +29,9 @@ export async function exportedEvalCommand(dir: string, f: ExportedEvalFlags): Pr
     compare: f.compare === true,
     backend: f.backend ? parseChoice<BackendName>('--backend', f.backend, BACKENDS) : undefined,
     perImage: f.predictions !== undefined,
+    runtime: f.runtime ? parseChoice('--runtime', f.runtime, RUNTIMES) : undefined,
+    batch: f.batch ? parsePositiveInt('--batch', f.batch) : undefined,
+    threads: f.threads ? parsePositiveInt('--threads', f.threads) : undefined,
   });
   if (f.predictions !== undefined && perImage) writePredictions(f.predictions, perImage);
   if (f.json) {
@@ -35,11 +42,12 @@ export async function exportedEvalCommand(dir: string, f: ExportedEvalFlags): Pr
   const lines = [
     `exported    ${out.exported}${out.postTraining ? ' (POST-TRAINING ternarisation)' : ''}`,
     `from        ${out.source}`,
-    `engine      ${out.engine}, ${out.ternary ? 'ternary layers as additions/subtractions' : 'float32 layers'}`,
+    `engine      ${out.engine}, ${!out.ternary ? 'float32 layers' : out.runtime.startsWith('reference') ? 'ternary layers as additions/subtractions' : 'ternary layers as AND + popcount on bit-packed spikes'}`,
     `split       ${out.split} (${out.count} images), T = ${out.timesteps}${out.timesteps !== out.trainedTimesteps ? ` (trained at ${out.trainedTimesteps})` : ''}`,
     `accuracy    ${(100 * out.accuracy).toFixed(2)}%`,
     `loss        ${out.loss.toFixed(4)}`,
-    `speed       ${out.imagesPerSecond.toFixed(0)} img/s`,
+    `runtime     ${out.runtime}${out.weightBytes !== null ? `, ${out.weightBytes.toLocaleString('en-US')} bytes of weights resident` : ''}`,
+    `speed       ${out.imagesPerSecond.toFixed(0)} img/s, ${out.latencyMs.p50.toFixed(2)} ms per run of ${out.batch} (median)`,
     ...(c
       ? [
           `agreement   ${(100 * c.agreement).toFixed(2)}% of predictions equal TensorFlow.js on ${c.backend} (${c.disagreements} differ)`,

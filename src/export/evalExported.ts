@@ -9,8 +9,8 @@ import { applySet, validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { loadDataset } from '../data/registry.js';
 import { UserError } from '../util/errors.js';
-import { Engine } from './engine/engine.js';
-import { evaluateEngine, type EngineEvalResult } from './engine/evaluate.js';
+import { evaluateRuntime, type EngineEvalResult } from './runtime/evaluate.js';
+import { createRunner, type Runner, type RuntimeChoice } from './runtime/runner.js';
 import { NIR_FILE } from './nir.js';
 import { MANIFEST, readSnnExport, type Manifest } from './snnFormat.js';
 import type { PerImage } from '../train/evaluate.js';
@@ -22,6 +22,10 @@ export interface ExportedEvalRequest {
   sets?: readonly string[];
   compare?: boolean;
   backend?: Config['backend'];
+  /** Which runtime (default auto: native kernels where built, else wasm), images per run, threads. */
+  runtime?: RuntimeChoice;
+  batch?: number;
+  threads?: number;
   onProgress?: (done: number, total: number) => void;
   /** Keep every image's label, prediction, logits and spike count (`perImage` of the outcome). */
   perImage?: boolean;
@@ -44,6 +48,11 @@ export interface Agreement {
 export interface ExportedEvalOutcome extends Omit<EngineEvalResult, 'predictions' | 'logits' | 'spikes'> {
   exported: string;
   engine: 'snn-engine (TensorFlow.js-free)';
+  /** The runtime that ran it, e.g. 'native avx512, 2 threads'. */
+  runtime: string;
+  threads: number;
+  /** Weights resident in the runtime, in bytes (packed); null for the reference runtime. */
+  weightBytes: number | null;
   split: 'test' | 'train';
   timesteps: number;
   trainedTimesteps: number;
@@ -72,13 +81,28 @@ export async function runExportedEval(req: ExportedEvalRequest): Promise<Exporte
   const split = req.split ?? 'test';
   const set = split === 'test' ? data.test : data.train;
   const T = req.timesteps ?? manifest.timesteps;
-  let engine: Engine;
+  const inp = model.input;
+  if (inp.height !== set.height || inp.width !== set.width || inp.channels !== set.channels) {
+    throw new UserError(`${file}: the export takes ${inp.height}×${inp.width}×${inp.channels} images, the data set has ${set.height}×${set.width}×${set.channels}`);
+  }
+  const threads = req.threads ?? 1;
+  let runner: Runner;
   try {
-    engine = new Engine(model, T);
+    // A run's spike tally covers its whole batch, so per-image spike counts need one image a run.
+    if (req.perImage && req.batch !== undefined && req.batch !== 1) {
+      throw new UserError('--predictions: records each image\'s spike count, so it runs one image at a time; leave out --batch or give --batch 1');
+    }
+    runner = await createRunner(model, { runtime: req.runtime, batch: req.perImage ? 1 : req.batch, threads, timesteps: T });
   } catch (e) {
     throw new UserError(`${file}: ${(e as Error).message}`);
   }
-  const { predictions, logits, spikes, ...res } = evaluateEngine(engine, set, manifest.input.mean, manifest.input.std, req.onProgress);
+  let evaluated: EngineEvalResult;
+  try {
+    evaluated = await evaluateRuntime(runner, set, manifest.input.mean, manifest.input.std, model.numClasses, req.onProgress);
+  } finally {
+    await runner.close();
+  }
+  const { predictions, logits, spikes, ...res } = evaluated;
 
   let compare: Agreement | null = null;
   if (req.compare) {
@@ -106,6 +130,9 @@ export async function runExportedEval(req: ExportedEvalRequest): Promise<Exporte
     ...res,
     exported: req.dir,
     engine: 'snn-engine (TensorFlow.js-free)',
+    runtime: runner.description,
+    threads,
+    weightBytes: runner.weightBytes,
     split,
     timesteps: T,
     trainedTimesteps: manifest.timesteps,

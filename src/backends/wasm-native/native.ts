@@ -109,7 +109,7 @@ function serialWork(): [number, number] | null {
  * a function's arguments or meaning, so that an addon built from older sources is not called
  * with the new argument order.
  */
-export const ADDON_INTERFACE = 2;
+export const ADDON_INTERFACE = 3;
 
 /** Why `m` is not an addon this code can call, or null. */
 export function addonProblem(m: unknown, file: string): string | null {

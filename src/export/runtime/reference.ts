@@ -1,5 +1,7 @@
 /**
- * The inference engine of exported networks: plain loops over typed arrays, no TensorFlow.js.
+ * The reference runtime of exported networks: plain loops over typed arrays, no TensorFlow.js.
+ * The fast runtime (runtime.ts: bit-packed kernels in wasm or native code) must reproduce it
+ * bit for bit; it is selectable with `snn eval --exported --runtime reference`.
  *
  * One image at a time, time step by time step, layer by layer, with the neuron state carried
  * across steps (the trainer runs layer by layer over all steps at once; for a feed-forward
@@ -241,15 +243,47 @@ function poolKernel(n: PoolNode, x: Float32Array, y: Float32Array): Kernel {
   };
 }
 
-export interface EngineResult {
-  logits: Float32Array;
+export type Phase = 'static' | 'step' | 'final';
+
+/**
+ * When each node runs: 'static' once per image (before `repeat`), 'step' at every time step,
+ * 'final' once after `timeMean`. Throws on a graph the runtimes cannot run.
+ */
+export function assignPhases(model: ExportModel): Map<string, Phase> {
+  const phase = new Map<string, Phase>();
+  for (const n of model.nodes) {
+    if (phase.has(n.id)) throw new Error(`engine: node ${n.id} appears twice`);
+    for (const i of n.inputs) if (!phase.has(i)) throw new Error(`engine: node ${n.id} reads ${i}, which does not come before it`);
+    const ins = n.inputs.map((i) => phase.get(i)!);
+    let p: Phase;
+    if (n.op === 'input') p = 'static';
+    else if (n.op === 'repeat') {
+      if (ins[0] !== 'static') throw new Error(`engine: ${n.id} repeats a value that already changes over time`);
+      p = 'step';
+    } else if (n.op === 'timeMean') {
+      if (ins[0] === 'final') throw new Error(`engine: ${n.id} averages over time twice`);
+      p = 'final';
+    } else if (ins.includes('final')) {
+      if (ins.some((q) => q !== 'final')) throw new Error(`engine: ${n.id} mixes per-step values with the time-mean readout`);
+      p = 'final';
+    } else if (ins.includes('step')) {
+      if (ins.includes('static')) throw new Error(`engine: ${n.id} mixes per-step and constant inputs`);
+      p = 'step';
+    } else p = 'static';
+    if (n.op === 'neuron' && p !== 'step') throw new Error(`engine: neuron layer ${n.id} must run at every time step`);
+    phase.set(n.id, p);
+  }
+  if (model.nodes[0]?.op !== 'input') throw new Error('engine: the first node must be the input');
+  if (!phase.has(model.output)) throw new Error(`engine: output node ${model.output} not found`);
+  if (phase.get(model.output) !== 'final') throw new Error(`engine: output node ${model.output} must follow the time-mean readout`);
+  return phase;
 }
 
 /**
  * A compiled network. `run` takes one normalised image ([H, W, C] floats) and returns its
  * logits (the time-mean readout); spike counts accumulate in `tallies` until `resetTallies`.
  */
-export class Engine {
+export class ReferenceRuntime {
   readonly tallies = new Map<string, NeuronTally>();
   readonly neuronLayers: string[] = [];
   private readonly compiled: Compiled;
@@ -262,38 +296,10 @@ export class Engine {
     if (!Number.isInteger(timesteps) || timesteps < 1) throw new Error(`engine: timesteps must be a positive integer, got ${timesteps}`);
     this.T = timesteps;
     this.compiled = { static: [], step: [], final: [], reset: [], finish: [] };
-    const phase = new Map<string, 'static' | 'step' | 'final'>();
-    const byId = new Map<string, ExportNode>();
-    for (const n of model.nodes) {
-      if (byId.has(n.id)) throw new Error(`engine: node ${n.id} appears twice`);
-      for (const i of n.inputs) if (!byId.has(i)) throw new Error(`engine: node ${n.id} reads ${i}, which does not come before it`);
-      byId.set(n.id, n);
-      const ins = n.inputs.map((i) => phase.get(i)!);
-      let p: 'static' | 'step' | 'final';
-      if (n.op === 'input') p = 'static';
-      else if (n.op === 'repeat') {
-        if (ins[0] !== 'static') throw new Error(`engine: ${n.id} repeats a value that already changes over time`);
-        p = 'step';
-      } else if (n.op === 'timeMean') {
-        if (ins[0] === 'final') throw new Error(`engine: ${n.id} averages over time twice`);
-        p = 'final';
-      } else if (ins.includes('final')) {
-        if (ins.some((q) => q !== 'final')) throw new Error(`engine: ${n.id} mixes per-step values with the time-mean readout`);
-        p = 'final';
-      } else if (ins.includes('step')) {
-        if (ins.includes('static')) throw new Error(`engine: ${n.id} mixes per-step and constant inputs`);
-        p = 'step';
-      } else p = 'static';
-      if (n.op === 'neuron' && p !== 'step') throw new Error(`engine: neuron layer ${n.id} must run at every time step`);
-      phase.set(n.id, p);
-      this.compile(n, p);
-    }
-    const input = model.nodes[0];
-    if (input?.op !== 'input') throw new Error('engine: the first node must be the input');
-    this.inputBuffer = this.buffers.get(input.id)!;
-    const out = this.buffers.get(model.output);
-    if (!out) throw new Error(`engine: output node ${model.output} not found`);
-    if (phase.get(model.output) !== 'final') throw new Error(`engine: output node ${model.output} must follow the time-mean readout`);
+    const phase = assignPhases(model);
+    for (const n of model.nodes) this.compile(n, phase.get(n.id)!);
+    this.inputBuffer = this.buffers.get(model.nodes[0].id)!;
+    const out = this.buffers.get(model.output)!;
     if (out.length !== model.numClasses) throw new Error(`engine: output ${model.output} has ${out.length} values for ${model.numClasses} classes`);
     this.outputBuffer = out;
   }
