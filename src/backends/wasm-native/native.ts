@@ -4,11 +4,11 @@
  * g++ and libdnnl-dev are present); when the addon is missing or `SNN_NATIVE=off`, the wasm
  * backend keeps its own kernels and this module says why.
  */
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { packageRoot } from '../../util/paths.js';
+import { loadAddonFile } from './addonFile.js';
 import { internalsUsable } from './versions.js';
+
+export { ADDON_INTERFACE, addonProblem } from './addonFile.js';
 
 /** conv2d's `mode`: which of the three convolutions of a layer to compute. */
 export const ConvMode = { Forward: 0, BackwardData: 1, BackwardWeights: 2 } as const;
@@ -86,7 +86,6 @@ function threadCount(): number {
 /** The surrogates in the order native/snn_onednn.cc numbers them. */
 export const SURROGATE_KINDS = ['sigmoid', 'atan', 'rectangle', 'triangle'] as const;
 
-const FUNCTIONS = ['conv2d', 'avgPool', 'lifForward', 'lifBackward', 'bnForward', 'bnBackward', 'adamStep', 'sgdStep', 'packBinary', 'unpackBinary', 'setThreads', 'setSerialWork', 'info'] as const;
 
 /**
  * SNN_SERIAL_WORK="MACS,ELEMENTS" overrides the addon's one-thread cut-offs (see ThreadPolicy in
@@ -104,24 +103,6 @@ function serialWork(): [number, number] | null {
   return [parts[0], parts[1]];
 }
 
-/**
- * The interface native/snn_onednn.cc exports as `interfaceVersion`; raised with every change of
- * a function's arguments or meaning, so that an addon built from older sources is not called
- * with the new argument order.
- */
-export const ADDON_INTERFACE = 3;
-
-/** Why `m` is not an addon this code can call, or null. */
-export function addonProblem(m: unknown, file: string): string | null {
-  if (typeof m !== 'object' || m === null) return `${file} is not snn's addon`;
-  const version = (m as { interfaceVersion?: unknown }).interfaceVersion;
-  if (version !== ADDON_INTERFACE) {
-    return `${file} has interface ${typeof version === 'number' ? version : 'none'}, this snn needs ${ADDON_INTERFACE}: rebuild it (npm run build:native)`;
-  }
-  const missing = FUNCTIONS.filter((f) => typeof (m as Record<string, unknown>)[f] !== 'function');
-  return missing.length === 0 ? null : `${file} lacks ${missing.join(', ')}: rebuild it (npm run build:native)`;
-}
-
 /** Loads the addon once (later calls return the same status). */
 export function nativeStatus(): NativeStatus {
   if (status !== undefined) return status;
@@ -130,26 +111,9 @@ export function nativeStatus(): NativeStatus {
   if (setting === 'off' || setting === '0') return (status = off('SNN_NATIVE=off'));
   const versions = internalsUsable();
   if (versions !== null) return (status = off(versions));
-  const file = join(packageRoot(), 'native', 'build', 'snn_onednn.node');
-  // libgomp reads its wait policy once, when it loads. Passive workers sleep between parallel
-  // regions instead of spinning, so they never steal the core that runs the JS and wasm ops
-  // (and parallel runs of a sweep do not spin against each other).
-  process.env['OMP_WAIT_POLICY'] ??= 'PASSIVE';
-  let addon: unknown;
-  try {
-    addon = createRequire(import.meta.url)(file);
-  } catch (e) {
-    const code = typeof e === 'object' && e !== null && 'code' in e ? e.code : undefined;
-    const why = code === 'MODULE_NOT_FOUND' ? 'not built (npm run build:native)' : `failed to load: ${String(e).split('\n')[0]}`;
-    return (status = off(why));
-  }
-  const problem = addonProblem(addon, file);
-  if (problem !== null) {
-    // A stale build is worth a line: the user built it and expects it to run.
-    process.stderr.write(`snn: native kernels off: ${problem}\n`);
-    return (status = off(problem));
-  }
-  const native = addon as NativeAddon; // addonProblem checked every function
+  const file = loadAddonFile();
+  if (file.addon === null) return (status = off(file.why));
+  const native = file.addon as NativeAddon; // addonProblem checked every function
   const threads = threadCount();
   native.setThreads(threads);
   const serial = serialWork();

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { nativeStatus } from '../../backends/wasm-native/native.js';
+import { loadAddonFile } from '../../backends/wasm-native/addonFile.js';
 import { packageRoot } from '../../util/paths.js';
 
 export type KernelKind = 'wasm' | 'native';
@@ -59,9 +59,9 @@ interface TernaryAddon {
 
 /** Why the native kernels are unavailable, or null. */
 export function nativeUnavailable(): string | null {
-  const s = nativeStatus();
+  const s = loadAddonFile();
   if (!s.addon) return s.why;
-  if (typeof (s.addon as unknown as Partial<TernaryAddon>).ternaryExec !== 'function') return 'the native addon predates the ternary kernels: npm run build:native';
+  if (typeof (s.addon as Partial<TernaryAddon>).ternaryExec !== 'function') return 'the native addon predates the ternary kernels: npm run build:native';
   return null;
 }
 
@@ -69,7 +69,7 @@ export function nativeUnavailable(): string | null {
 export function nativeBackend(threads: number, isa: 'avx512' | 'avx2' | 'scalar' | null = null): KernelBackend {
   const why = nativeUnavailable();
   if (why !== null) throw new Error(`native ternary kernels unavailable: ${why}`);
-  const addon = nativeStatus().addon as unknown as TernaryAddon;
+  const addon = loadAddonFile().addon as TernaryAddon;
   const chosen = addon.ternaryConfig(threads, isa);
   let arena = new ArrayBuffer(0);
   return {
