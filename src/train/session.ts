@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../runs/atomic.js';
 import { applySet, configToYaml, parseYaml, validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { initBackend, type BackendInfo } from '../engine/backend.js';
+import { backendLine, initBackend, type BackendInfo } from '../engine/backend.js';
 import { datasetInput } from '../data/shapes.js';
 import { loadSource, type DataSource } from './dataSource.js';
 import { buildModel, type SpikingModel } from '../models/index.js';
@@ -137,8 +137,8 @@ export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
   // Not worth a warning: the checkpoint was complete, only the link to it was not yet moved.
   if (adopted) logger.info({ checkpoint: adopted }, 'checkpoints/last moved to a complete checkpoint written just before the previous session stopped');
   logger.info(
-    { backend: backend.name, package: backend.package, threads: backend.threads, native: backend.native, nativeWhy: backend.nativeWhy, fallbacks: backend.fallbacks },
-    `backend ${backend.name}${backend.native !== null ? ` (convolutions: ${backend.native})` : ''}`,
+    { backend: backend.name, package: backend.package, threads: backend.threads, native: backend.native, nativeWhy: backend.nativeWhy, adapter: backend.adapter, fallbacks: backend.fallbacks },
+    backendLine(backend),
   );
   const meta = {
     commandLine: req.commandLine,
