@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { OptimizerSchema } from '../src/config/schema.js';
 import { initBackend } from '../src/engine/backend.js';
-import { idleHostBytes } from '../src/engine/hostArrays.js';
+import { idleHostBytes } from '../src/backends/wasm-native/hostArrays.js';
 import { createOptimizer } from '../src/train/optimizer.js';
 import { createRng } from '../src/util/rng.js';
 import { CaseSpecSchema, MODEL_DEFAULTS } from './cases.js';

@@ -8,7 +8,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConvMode, nativeStatus, type NativeAddon } from '../src/engine/native.js';
+import { ConvMode, nativeStatus, type NativeAddon } from '../src/backends/wasm-native/native.js';
 import { packageRoot } from '../src/util/paths.js';
 import { flag } from './flags.js';
 

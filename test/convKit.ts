@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import type { NativeAddon } from '../src/engine/native.js';
+import type { NativeAddon } from '../src/backends/wasm-native/native.js';
 import type { Rng } from '../src/util/rng.js';
 
 export interface Input {

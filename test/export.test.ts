@@ -13,7 +13,8 @@ import { ConfigSchema } from '../src/config/schema.js';
 import { buildModel } from '../src/models/index.js';
 import type { SpikingModel } from '../src/models/types.js';
 import { createRng } from '../src/util/rng.js';
-import { lifForwardArrays, neuronParams } from '../src/snn/lif.js';
+import { neuronAttrs, neuronParams } from '../src/snn/lif.js';
+import { lifForwardArrays } from '../src/backends/cpu/neuronLoops.js';
 import { packCodes, unpackCodes } from '../src/export/pack.js';
 import { bnAffine, foldFloatWeights, foldTernaryScale } from '../src/export/fold.js';
 import { exportModel } from '../src/export/graph.js';
@@ -180,7 +181,8 @@ test('engine neurons follow lif.ts exactly (LIF, IF, soft reset, other τ, V_th,
     // Direct encoding: the same input at every step.
     const xs = new Float32Array(T * m);
     for (let t = 0; t < T; t++) xs.set(x, t * m);
-    const ref = lifForwardArrays(xs, T, neuronParams(cfg)).s;
+    const p = neuronParams(cfg);
+    const ref = lifForwardArrays(xs, neuronAttrs(p, T), 1 / p.tau).s;
     const em: ExportModel = {
       input: { height: 1, width: 1, channels: m, mean: [], std: [], encoding: 'direct' },
       numClasses: m,

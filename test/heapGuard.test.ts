@@ -1,5 +1,5 @@
 /**
- * A full wasm heap (src/engine/heapGuard.ts): an allocation beyond its 4 GB throws one clear
+ * A full wasm heap (src/backends/wasm-native/heapGuard.ts): an allocation beyond its 4 GB throws one clear
  * line at once instead of handing tfjs address 0, and `snn train` on a model too large for it
  * exits 2 with that line, the run marked failed.
  */

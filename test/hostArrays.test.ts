@@ -1,10 +1,10 @@
 /**
  * The pool of plain arrays the native path keeps its backward-pass inputs in
- * (src/engine/hostArrays.ts): reuse, no array handed to two takers, views never pooled.
+ * (src/backends/wasm-native/hostArrays.ts): reuse, no array handed to two takers, views never pooled.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hostCopy, idleHostBytes, releaseHostArray, takeHostArray } from '../src/engine/hostArrays.js';
+import { hostCopy, idleHostBytes, releaseHostArray, takeHostArray } from '../src/backends/wasm-native/hostArrays.js';
 
 test('a released array is handed out again for the same length, and only for it', () => {
   const a = takeHostArray(1000);

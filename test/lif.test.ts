@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { multiStepLif, neuronParams, lifForwardArrays } from '../src/snn/lif.js';
+import { multiStepLif, neuronAttrs, neuronParams } from '../src/snn/lif.js';
+import { lifForwardArrays } from '../src/backends/cpu/neuronLoops.js';
 import { multiStepLifComposed } from '../src/snn/lifComposed.js';
 import { surrogateDerivative, surrogatePrimitive, SURROGATE_DEFAULT_ALPHA } from '../src/snn/surrogate.js';
 import { NeuronSchema, SURROGATES } from '../src/config/schema.js';
@@ -15,23 +16,29 @@ const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-6): void => 
   for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= tol, `index ${i}: ${a[i]} vs ${b[i]}`);
 };
 
+/** The cpu backend's forward loop for a layer of this config (k = 1/τ, IF: unused). */
+const loops = (x: Float32Array, T: number, cfg: ReturnType<typeof neuron>) => {
+  const p = neuronParams(cfg);
+  return lifForwardArrays(x, neuronAttrs(p, T), 1 / p.tau);
+};
+
 test('LIF forward matches hand-computed membrane and spikes (hard and soft reset)', () => {
   // Two neurons over T = 4: columns are neurons. tau 2, threshold 1, V_reset 0.
   // Neuron a, x = 0.8, 0.8, 0.8, 2.5: H = 0.4, 0.6, 0.7, 1.6 → spikes only at t = 3.
   // Neuron b, x = 3, 0, 0, 0: hard: H = 1.5 (spike), 0, 0, 0; soft: H = 1.5 (spike), 0.25, 0.125, 0.0625.
   const x = new Float32Array([0.8, 3, 0.8, 0, 0.8, 0, 2.5, 0]);
-  const hard = lifForwardArrays(x, 4, neuronParams(neuron({ reset: 'hard' })));
+  const hard = loops(x, 4, neuron({ reset: 'hard' }));
   close(hard.h, [0.4, 1.5, 0.6, 0, 0.7, 0, 1.6, 0]);
   close(hard.s, [0, 1, 0, 0, 0, 0, 1, 0]);
   assert.equal(hard.count, 2);
-  const soft = lifForwardArrays(x, 4, neuronParams(neuron({ reset: 'soft' })));
+  const soft = loops(x, 4, neuron({ reset: 'soft' }));
   close(soft.h, [0.4, 1.5, 0.6, 0.25, 0.7, 0.125, 1.6, 0.0625]);
   close(soft.s, [0, 1, 0, 0, 0, 0, 1, 0]);
 });
 
 test('IF neuron integrates without leak; a membrane exactly at threshold fires', () => {
   const x = new Float32Array([0.5, 0.5, 0.5]);
-  const r = lifForwardArrays(x, 3, neuronParams(neuron({ type: 'if' })));
+  const r = loops(x, 3, neuron({ type: 'if' }));
   close(r.h, [0.5, 1.0, 0.5]);
   close(r.s, [0, 1, 0]);
 });

@@ -11,9 +11,9 @@ import '@tensorflow/tfjs-backend-wasm';
 import { ConfigSchema, NeuronSchema, SURROGATES } from '../src/config/schema.js';
 import { crossEntropy } from '../src/losses/crossEntropy.js';
 import { buildModel } from '../src/models/index.js';
-import { setNativeConvolutions } from '../src/engine/kernels/index.js';
-import { nativeStatus } from '../src/engine/native.js';
-import { nativeHeap } from '../src/engine/heap.js';
+import { setNativeConvolutions } from '../src/backends/wasm-native/kernels/index.js';
+import { nativeStatus } from '../src/backends/wasm-native/native.js';
+import { nativeHeap } from '../src/backends/wasm-native/heap.js';
 import { applyBatchNorm, batchNorm } from '../src/models/layers.js';
 import { multiStepLif, multiStepPlif, neuronParams, type SpikeTally } from '../src/snn/lif.js';
 import { createParamStore } from '../src/models/layers.js';
@@ -156,7 +156,7 @@ test('a whole network trains the same on the native path: loss and every gradien
       const before = tf.memory().numTensors;
       const got = await on('wasm', run);
       assert.equal(tf.memory().numTensors, before, `${policy}: ${connection}: tensors left behind on wasm`);
-      // A second step reuses the first one's saved-input arrays (src/engine/hostArrays.ts).
+      // A second step reuses the first one's saved-input arrays (src/backends/wasm-native/hostArrays.ts).
       assert.deepEqual(await on('wasm', run), got, `${policy}: ${connection}: a second run differs`);
       for (let i = 0; i < ref.length; i++) {
         let diff = 0;

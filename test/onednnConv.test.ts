@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { setNativeConvolutions } from '../src/engine/kernels/index.js';
-import { nativeStatus } from '../src/engine/native.js';
+import { setNativeConvolutions } from '../src/backends/wasm-native/kernels/index.js';
+import { nativeStatus } from '../src/backends/wasm-native/native.js';
 import { createRng } from '../src/util/rng.js';
 import { assertNoLeak, CONV_CASES, convLabel, normal, relErr, runOn, sameAsCpu, TOL, underEachPolicy } from './convKit.js';
 
@@ -74,14 +74,14 @@ test('oneDNN and the XNNPACK compositions agree on a training-sized layer (secon
 
 test('SNN_NATIVE=off is honoured by a fresh process', { skip }, async () => {
   const { execFileSync } = await import('node:child_process');
-  const script = "import('./dist/src/engine/native.js').then(m => process.stdout.write(JSON.stringify(m.nativeStatus().why)))";
+  const script = "import('./dist/src/backends/wasm-native/native.js').then(m => process.stdout.write(JSON.stringify(m.nativeStatus().why)))";
   const out = execFileSync(process.execPath, ['-e', script], { env: { ...process.env, SNN_NATIVE: 'off' }, encoding: 'utf8' });
   assert.equal(JSON.parse(out), 'SNN_NATIVE=off');
 });
 
 test('SNN_SERIAL_WORK sets the one-thread cut-offs of a fresh process; setSerialWork rejects bad values', { skip }, async () => {
   const { execFileSync } = await import('node:child_process');
-  const script = "import('./dist/src/engine/native.js').then(m => { const i = m.nativeStatus().addon.info(); process.stdout.write(JSON.stringify([i.serialMacs, i.serialElems])) })";
+  const script = "import('./dist/src/backends/wasm-native/native.js').then(m => { const i = m.nativeStatus().addon.info(); process.stdout.write(JSON.stringify([i.serialMacs, i.serialElems])) })";
   const read = (env: Record<string, string>): number[] =>
     JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' })) as number[];
   assert.deepEqual(read({ SNN_SERIAL_WORK: '1234,56' }), [1234, 56]);
@@ -105,8 +105,8 @@ test('switching back to the wasm convolutions works without re-initialising the 
   const script = `
     const tf = await import('@tensorflow/tfjs');
     await import('@tensorflow/tfjs-backend-wasm');
-    const { setNativeConvolutions } = await import('./dist/src/engine/kernels/index.js');
-    const { nativeStatus } = await import('./dist/src/engine/native.js');
+    const { setNativeConvolutions } = await import('./dist/src/backends/wasm-native/kernels/index.js');
+    const { nativeStatus } = await import('./dist/src/backends/wasm-native/native.js');
     tf.env().set('PROD', true);
     setNativeConvolutions(nativeStatus().addon);
     await tf.setBackend('wasm');

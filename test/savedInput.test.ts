@@ -1,12 +1,12 @@
 /**
- * What a native convolution keeps of its input for the backward pass (src/engine/savedInput.ts):
+ * What a native convolution keeps of its input for the backward pass (src/backends/wasm-native/savedInput.ts):
  * spikes as bits, anything else as floats, and in both cases the same values back.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nativeStatus } from '../src/engine/native.js';
-import type { NativeHeap } from '../src/engine/heap.js';
-import { restoreInput, saveInput } from '../src/engine/savedInput.js';
+import { nativeStatus } from '../src/backends/wasm-native/native.js';
+import type { NativeHeap } from '../src/backends/wasm-native/heap.js';
+import { restoreInput, saveInput } from '../src/backends/wasm-native/savedInput.js';
 import { createRng } from '../src/util/rng.js';
 import { underEachPolicy } from './convKit.js';
 

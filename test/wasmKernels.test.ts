@@ -8,8 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { reverseAxes3 } from '../src/engine/kernels/wasmOps.js';
-import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from '../src/engine/kernels/index.js';
+import { reverseAxes3 } from '../src/backends/wasm-native/kernels/wasmOps.js';
+import { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from '../src/backends/wasm-native/kernels/index.js';
 import { createRng } from '../src/util/rng.js';
 import { assertNoLeak, CONV_CASES, convLabel, normal, relErr, runOn, sameAsCpu, TOL, type Input } from './convKit.js';
 

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/engine/backend.js';
-import type { AdapterDescription } from '../src/engine/webgpu.js';
+import type { AdapterDescription } from '../src/backends/webgpu/device.js';
 
 async function probe(): Promise<{ adapter: AdapterDescription | null; why: string }> {
   try {

@@ -9,11 +9,11 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, version_wasm } from '@tensorflow/tfjs-backend-wasm';
-import { guardWasmHeap } from './heapGuard.js';
+import { guardWasmHeap } from '../backends/wasm-native/heapGuard.js';
 import { UserError } from '../util/errors.js';
-import { registerWasmTrainingKernels, setNativeConvolutions } from './kernels/index.js';
-import { nativeStatus } from './native.js';
-import { adapterLine, registerWebgpuBackend, WebgpuUnavailable, type AdapterDescription } from './webgpu.js';
+import { registerWasmTrainingKernels, setNativeConvolutions } from '../backends/wasm-native/kernels/index.js';
+import { nativeStatus } from '../backends/wasm-native/native.js';
+import { adapterLine, registerWebgpuBackend, WebgpuUnavailable, type AdapterDescription } from '../backends/webgpu/device.js';
 
 export type BackendChoice = 'auto' | 'webgpu' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -128,7 +128,7 @@ const loaders: Record<Concrete, (forced: boolean) => Promise<Loaded>> = {
     } catch (e) {
       throw new Unavailable(e instanceof WebgpuUnavailable ? e.message : `the WebGPU engine failed to load: ${firstLine(e)}`);
     }
-    const { registerWebgpuTrainingKernels } = await import('./webgpuKernels/index.js');
+    const { registerWebgpuTrainingKernels } = await import('../backends/webgpu/index.js');
     registerWebgpuTrainingKernels();
     await activate('webgpu', 'the WebGPU engine');
     return { name: tf.getBackend(), package: '@tensorflow/tfjs-backend-webgpu', version: packageVersion('@tensorflow/tfjs-backend-webgpu'), threads: null, adapter };

@@ -8,10 +8,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../util/rng.js';
+import { keepsOutsideDevice } from '../engine/backwardStore.js';
 import { releaseGradient } from '../engine/customOp.js';
-import { nativeHeap, type NativeHeap } from '../engine/heap.js';
-import { hostCopy, releaseHostArray } from '../engine/hostArrays.js';
-import { restoreInput, saveInput } from '../engine/savedInput.js';
+import { batchNormTrain, conv2dTrain } from '../engine/snnOps.js';
 
 let scopeCounter = 0;
 
@@ -98,44 +97,8 @@ export function applyConv(c: Conv, x: tf.Tensor4D, weight: tf.Tensor4D = c.weigh
     [0, 0],
   ];
   const padding = p === 0 ? 'valid' : pad;
-  const heap = nativeHeap();
   // Without a gradient tape (inference) there is no backward pass to prepare for.
-  if (heap === null || !tf.engine().isTapeOn()) return tf.conv2d(x, weight, c.stride, padding);
-  return convReleasingGradient(heap, x, weight, c.stride, padding);
-}
-
-type Pad4 = 'valid' | [[number, number], [number, number], [number, number], [number, number]];
-
-/**
- * tf.conv2d with its gradient written out (the same two kernels tfjs's own gradient runs), for
- * the wasm heap's 4 GB: the output's gradient is released as soon as both are computed (see
- * releaseGradient), and the input the filter gradient needs is kept outside the heap (as bits
- * when it is spikes, see savedInput.ts) and copied back for that one kernel, so the input (a
- * neuron layer's spikes) can be freed in between.
- */
-function convReleasingGradient(heap: NativeHeap, x: tf.Tensor4D, weight: tf.Tensor4D, stride: number, pad: Pad4): tf.Tensor4D {
-  const op = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [xt, wt] = args as [tf.Tensor4D, tf.Tensor4D];
-    const save = args[2] as tf.GradSaveFunc;
-    save([wt]);
-    const xSaved = saveInput(heap, heap.view(xt));
-    const xShape = xt.shape;
-    return {
-      value: tf.conv2d(xt, wt, stride, pad),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sw] = saved as [tf.Tensor4D];
-        const common = { strides: stride, pad, dataFormat: 'NHWC' };
-        const dx = tf.engine().runKernel(tf.Conv2DBackpropInput, { dy, filter: sw }, { ...common, inputShape: xShape }) as tf.Tensor;
-        const sx = heap.alloc(xShape);
-        restoreInput(heap, xSaved, heap.view(sx));
-        const dw = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x: sx, dy }, { ...common, filterShape: sw.shape }) as tf.Tensor;
-        sx.dispose();
-        releaseGradient(dy);
-        return [dx, dw];
-      },
-    };
-  }) as Parameters<typeof tf.customGrad>[0]);
-  return op(x, weight) as tf.Tensor4D;
+  return tf.engine().isTapeOn() ? conv2dTrain(x, weight, c.stride, padding) : tf.conv2d(x, weight, c.stride, padding);
 }
 
 export interface BatchNorm {
@@ -179,16 +142,15 @@ export function batchNorm(store: ParamStore, key: string, channels: number, scal
  * towards them with the unbiased σ², as PyTorch does.
  */
 export function applyBatchNorm<R extends tf.Rank>(bn: BatchNorm, x: tf.Tensor<R>, training: boolean): tf.Tensor<R> {
-  const axes = x.shape.slice(0, -1).map((_, i) => i);
   let mean: tf.Tensor;
   let variance: tf.Tensor;
   if (training) {
-    const heap = nativeHeap();
-    if (heap !== null) return batchNormTrainNative(heap, bn, x);
-    const m = tf.moments(x, axes);
-    mean = m.mean;
-    variance = m.variance;
-    updateRunningStats(bn, mean, variance, x.size / bn.channels);
+    // One kernel forward and one backward (src/engine/snnKernels.ts: SnnBatchNormTrain).
+    const g = bn.scale === 1 ? bn.gamma : bn.gamma.mul(bn.scale);
+    const r = batchNormTrain(x, g, bn.beta, bn.eps);
+    updateRunningStats(bn, r.mean, r.variance, x.size / bn.channels);
+    tf.dispose([r.mean, r.variance]);
+    return r.y as tf.Tensor<R>;
   } else {
     mean = bn.runningMean;
     variance = bn.runningVar;
@@ -207,46 +169,6 @@ function updateRunningStats(bn: BatchNorm, mean: tf.Tensor, variance: tf.Tensor,
     bn.runningMean.assign(bn.runningMean.mul(1 - mom).add(mean.mul(mom)));
     bn.runningVar.assign(bn.runningVar.mul(1 - mom).add(variance.mul(mom * unbiased)));
   });
-}
-
-/**
- * Training BatchNorm as one native op forward and one backward (snn's addon, in place on the
- * wasm heap): the same maths as the composed version above, with the closed-form gradient
- * dβ = Σ dy, dγ = Σ dy·x̂, dx = γ/(M σ̃) · (M dy − dβ − x̂ dγ), σ̃ = √(σ² + ε), M rows.
- */
-function batchNormTrainNative<R extends tf.Rank>(heap: NativeHeap, bn: BatchNorm, x: tf.Tensor<R>): tf.Tensor<R> {
-  const C = bn.channels;
-  const M = x.size / C;
-  const mean = heap.alloc([C]);
-  const variance = heap.alloc([C]);
-  const op = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [xt, g, beta] = args as [tf.Tensor, tf.Tensor, tf.Tensor];
-    const save = args[3] as tf.GradSaveFunc;
-    const y = heap.alloc(xt.shape);
-    const xView = heap.view(xt);
-    heap.addon.bnForward(xView, heap.view(g), heap.view(beta), heap.view(y), heap.view(mean), heap.view(variance), M, C, bn.eps);
-    // x for the backward pass, kept outside the wasm heap (it stops at 4 GB): the heap copy,
-    // the convolution's output, is then freed with the block's other temporaries.
-    const xSaved = hostCopy(xView);
-    save([g, mean, variance]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sg, sm, sv] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
-        const dx = heap.alloc(dy.shape);
-        const dg = heap.alloc([C]);
-        const db = heap.alloc([C]);
-        heap.addon.bnBackward(xSaved, heap.view(dy), heap.view(sg), heap.view(sm), heap.view(sv), heap.view(dx), heap.view(dg), heap.view(db), M, C, bn.eps);
-        releaseHostArray(xSaved);
-        releaseGradient(dy);
-        return [dx, dg, db];
-      },
-    };
-  }) as Parameters<typeof tf.customGrad>[0]);
-  const g = bn.scale === 1 ? bn.gamma : bn.gamma.mul(bn.scale);
-  const y = op(x, g, bn.beta) as tf.Tensor<R>;
-  updateRunningStats(bn, mean, variance, M);
-  return y;
 }
 
 export interface Linear {
@@ -279,13 +201,13 @@ export function applyLinear(l: Linear, x: tf.Tensor2D, weight: tf.Tensor2D = l.w
 }
 
 /**
- * Σ xs of one shape. On the native path as a custom op whose gradient passes dy to every input
+ * Σ xs of one shape. When the backend keeps backward-pass data off the device, as a custom op whose gradient passes dy to every input
  * without keeping them: tfjs's Add and AddN keep their inputs alive until the end of the
  * backward pass only to read their shapes (for broadcasting, which equal shapes do not need).
  */
 export function addSameShape<R extends tf.Rank>(xs: tf.Tensor<R>[]): tf.Tensor<R> {
   const plain = (ts: tf.Tensor<R>[]): tf.Tensor<R> => (ts.length === 2 ? tf.add(ts[0], ts[1]) : tf.addN(ts));
-  if (nativeHeap() === null || xs.some((x) => !tf.util.arraysEqual(x.shape, xs[0].shape))) return plain(xs);
+  if (!keepsOutsideDevice() || xs.some((x) => !tf.util.arraysEqual(x.shape, xs[0].shape))) return plain(xs);
   const op = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const inputs = args.slice(0, xs.length) as tf.Tensor<R>[];
     return {

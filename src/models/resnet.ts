@@ -17,7 +17,7 @@
  * `neuron.type: relu` builds the same network as an ANN: every SN is a ReLU and T is 1.
  */
 import * as tf from '@tensorflow/tfjs';
-import { nativeHeap } from '../engine/heap.js';
+import { keepsOutsideDevice } from '../engine/backwardStore.js';
 import type { ModelConfig } from '../config/schema.js';
 import type { Rng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
@@ -138,10 +138,10 @@ export function buildResnet(cfg: ModelConfig, input: InputSpec, rng: Rng, label:
     for (const st of stages) {
       const input = y;
       y = scoped(() => st(input, ctx));
-      // On the native path nothing of a block's input is needed by the backward pass any more
-      // (saved copies live outside the heap; tfjs's tape keeps only its shape), so it is freed
-      // now rather than at the end of the step. Elsewhere tfjs's own gradients may need it.
-      if (!tr && nativeHeap() !== null) input.dispose();
+      // When the backend keeps backward-pass data off the device, nothing of a block's input is
+      // needed any more (tfjs's tape keeps only its shape), so it is freed now rather than at
+      // the end of the step. Elsewhere tfjs's own gradients may need it.
+      if (!tr && keepsOutsideDevice()) input.dispose();
     }
     if (finalSn) y = finalSn(y, ctx);
     let z = (flatten ? y.reshape([y.shape[0], features]) : y.mean([1, 2])) as tf.Tensor2D;

@@ -7,12 +7,13 @@
  * Adam:  g ← ∇ + λw;  m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  w ← w − η m̂ / (√v̂ + ε)
  * AdamW: Adam without λ in g, and w ← w (1 − ηλ) first (decoupled weight decay).
  *
- * On wasm with snn's addon the update runs in place in C++ (adamStep, sgdStep in
- * native/snn_onednn.cc): the same float32 operations in the same order, so the same bits.
+ * Each update is one engine kernel (SnnAdamUpdate, SnnSgdUpdate in src/engine/snnKernels.ts);
+ * on wasm with snn's addon it runs in place in C++: the same float32 operations in the same
+ * order as the composed version, so the same bits.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { OptimizerConfig } from '../config/schema.js';
-import { nativeHeap, type NativeHeap } from '../engine/heap.js';
+import { adamUpdate, sgdUpdate } from '../engine/snnOps.js';
 
 export interface Optimizer {
   /** Applies one update with learning rate `lr`; `grads` keyed like `params`. */
@@ -51,61 +52,27 @@ export function createOptimizer(cfg: OptimizerConfig, params: Map<string, tf.Var
     }
   }
 
-  const sgd = (key: string, w: tf.Variable, g0: tf.Tensor, lr: number, heap: NativeHeap | null): void => {
+  const sgd = (key: string, w: tf.Variable, g: tf.Tensor, lr: number): void => {
     const buf = cfg.momentum > 0 ? slot(`${key}.momentum`, w) : null;
-    if (heap !== null && g0.dtype === 'float32' && [w, ...(buf ? [buf] : [])].every((x) => heap.sole(x))) {
-      // In place, as Adam below.
-      heap.addon.sgdStep(heap.view(w), heap.view(g0), buf && heap.view(buf), lr, wd, cfg.momentum, t === 1, cfg.nesterov);
-      heap.rewritten(w);
-      return;
-    }
-    const g = wd > 0 ? g0.add(w.mul(wd)) : g0;
-    let d = g;
-    if (buf) {
-      const nb = t === 1 ? g : buf.mul(cfg.momentum).add(g);
-      buf.assign(nb);
-      d = cfg.nesterov ? g.add(nb.mul(cfg.momentum)) : nb;
-    }
-    w.assign(w.sub(d.mul(lr)));
+    sgdUpdate(w, g, buf, { lr, weightDecay: wd, momentum: cfg.momentum, nesterov: cfg.nesterov, first: t === 1 });
   };
 
-  const adam = (key: string, w: tf.Variable, g0: tf.Tensor, lr: number, decoupled: boolean, heap: NativeHeap | null): void => {
-    const m = slot(`${key}.exp_avg`, w);
-    const v = slot(`${key}.exp_avg_sq`, w);
-    if (heap !== null && g0.dtype === 'float32' && [w, m, v].every((t) => heap.sole(t))) {
-      // In place: the same float32 maths, but w, m and v keep their place in the wasm heap. The
-      // composed ops below allocate new ones every step, wherever the heap has room; on
-      // resnet19 at batch 128 that scattering grew the heap by ~520 MB after the first step
-      // (~150 MB with SGD).
-      const mode = wd > 0 ? (decoupled ? 2 : 1) : 0;
-      heap.addon.adamStep(
-        heap.view(w), heap.view(g0), heap.view(m), heap.view(v),
-        lr, cfg.beta1, 1 - cfg.beta1, cfg.beta2, 1 - cfg.beta2, cfg.eps,
-        1 - Math.pow(cfg.beta1, t), 1 - Math.pow(cfg.beta2, t), wd, 1 - lr * wd, mode,
-      );
-      heap.rewritten(w); // m and v feed no cached kernel, but w may be a MatMul's weights
-      return;
-    }
-    const g = !decoupled && wd > 0 ? g0.add(w.mul(wd)) : g0;
-    m.assign(m.mul(cfg.beta1).add(g.mul(1 - cfg.beta1)));
-    v.assign(v.mul(cfg.beta2).add(g.square().mul(1 - cfg.beta2)));
-    const c1 = 1 - Math.pow(cfg.beta1, t);
-    const c2 = 1 - Math.pow(cfg.beta2, t);
-    const base = decoupled && wd > 0 ? w.mul(1 - lr * wd) : w;
-    const upd = m.div(c1).div(v.div(c2).sqrt().add(cfg.eps)).mul(lr);
-    w.assign(base.sub(upd));
+  const adam = (key: string, w: tf.Variable, g: tf.Tensor, lr: number, decoupled: boolean): void => {
+    // In place where the backend can (native): w, m and v then keep their place in the wasm heap.
+    adamUpdate(w, g, slot(`${key}.exp_avg`, w), slot(`${key}.exp_avg_sq`, w), {
+      lr, beta1: cfg.beta1, beta2: cfg.beta2, epsilon: cfg.eps, step: t, weightDecay: wd, decoupled,
+    });
   };
 
   return {
     step(grads, lr) {
       t += 1;
-      const heap = nativeHeap();
       tf.tidy(() => {
         for (const [key, w] of params) {
           const g = grads.get(key);
           if (!g) continue;
-          if (cfg.name === 'sgd') sgd(key, w, g, lr, heap);
-          else adam(key, w, g, lr, cfg.name === 'adamw', heap);
+          if (cfg.name === 'sgd') sgd(key, w, g, lr);
+          else adam(key, w, g, lr, cfg.name === 'adamw');
         }
       });
     },

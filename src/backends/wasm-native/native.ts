@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../util/paths.js';
+import { packageRoot } from '../../util/paths.js';
 
 /** conv2d's `mode`: which of the three convolutions of a layer to compute. */
 export const ConvMode = { Forward: 0, BackwardData: 1, BackwardWeights: 2 } as const;

@@ -13,6 +13,7 @@ import { identityConfig } from './identity.js';
 import { unsortedSegmentSumConfig } from './unsortedSegmentSum.js';
 import { NATIVE_KERNEL_NAMES, onednnConvConfigs } from './onednnConv.js';
 import type { NativeAddon } from '../native.js';
+import { useNativeSnn } from '../snnSetup.js';
 
 /** Kernel names this module (re)registers for wasm. */
 export const WASM_TRAINING_KERNELS: readonly string[] = [
@@ -55,8 +56,9 @@ export function registerWasmTrainingKernels(): void {
 let wasmConvs: tf.KernelConfig[] | undefined;
 
 /**
- * Switches wasm's Conv2D and its two gradients, and AvgPool and its gradient, between snn's
- * oneDNN addon (`addon`) and the wasm kernels (`null`). Registers the training kernels first if needed.
+ * Switches wasm's Conv2D and its two gradients, AvgPool and its gradient, and the SNN kernels
+ * (snnSetup.ts) between snn's addon (`addon`) and the wasm/JS kernels (`null`). Registers the
+ * training kernels first if needed.
  */
 export function setNativeConvolutions(addon: NativeAddon | null): void {
   registerWasmTrainingKernels();
@@ -74,4 +76,5 @@ export function setNativeConvolutions(addon: NativeAddon | null): void {
     ? originals
     : onednnConvConfigs(addon).map((config, i) => ({ ...config, setupFunc: originals[i]?.setupFunc, disposeFunc: originals[i]?.disposeFunc }));
   for (const config of configs) replace(config);
+  useNativeSnn(addon);
 }

@@ -3,7 +3,7 @@
  * snn's oneDNN addon (native/snn_onednn.cc): direct forward, backward-data and backward-weights
  * convolutions and average pooling with AVX-512/AVX2 kernels on all cores, reading and writing
  * the tensors in the wasm heap in place.
- * They replace the wasm kernels only when the addon loads (src/engine/native.ts); the XNNPACK
+ * They replace the wasm kernels only when the addon loads (src/backends/wasm-native/native.ts); the XNNPACK
  * compositions in this folder stay the fallback and the tests' second implementation.
  */
 import * as tf from '@tensorflow/tfjs';

@@ -17,9 +17,8 @@
  * The constants that change the code (leak, reset, detachReset, surrogate, firing, decayGrad)
  * are compiled in; T, m, V_th, V_reset and α are uniforms.
  */
+import type { SurrogateName } from '../../engine/snnKernels.js';
 import { INDEX_WGSL, uniformStruct, WORKGROUP } from './dispatch.js';
-
-export type SurrogateName = 'sigmoid' | 'atan' | 'rectangle' | 'triangle';
 
 /** What selects a neuron shader's code. */
 export interface NeuronVariant {

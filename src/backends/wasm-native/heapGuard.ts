@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { UserError } from '../util/errors.js';
+import { UserError } from '../../util/errors.js';
 
 interface Malloc {
   _malloc(bytes: number): number;

@@ -7,51 +7,34 @@
  *   SnnNeuronForward   inputs x [T·m], decay []          outputs [s, h]
  *   SnnNeuronBackward  inputs dy, h, decay, x (decayGrad) outputs [dx, dDecay]
  *
- * Attributes as src/engine/snnKernels.ts's NeuronAttrs (timesteps, leak, reset, detachReset,
- * threshold, vReset, surrogate, alpha, firing, decayGrad).
+ * Names, attributes and equations: src/engine/snnKernels.ts (the engine boundary).
  */
 import * as tf from '@tensorflow/tfjs';
+import {
+  neuronAttrsOf, SnnNeuronBackward, SnnNeuronForward, SURROGATE_NAMES, type NeuronBackwardAttrs,
+} from '../../engine/snnKernels.js';
 import { asWebgpu, deviceOutput, dispatchShader, type Uniform } from './dispatch.js';
-import { backwardShader, forwardShader, SUM_WGSL, variantKey, type NeuronVariant, type SurrogateName } from './neuronWgsl.js';
-
-/** The boundary's kernel names (src/engine/snnKernels.ts). */
-export const SnnNeuronForward = 'SnnNeuronForward';
-export const SnnNeuronBackward = 'SnnNeuronBackward';
-
-interface NeuronAttrs {
-  timesteps: number;
-  leak: boolean;
-  reset: 'hard' | 'soft';
-  detachReset: boolean;
-  threshold: number;
-  vReset: number;
-  surrogate: SurrogateName;
-  alpha: number;
-  firing: 'heaviside' | 'smooth';
-  decayGrad?: boolean;
-}
-
-const SURROGATES: readonly string[] = ['sigmoid', 'atan', 'rectangle', 'triangle'];
+import { backwardShader, forwardShader, SUM_WGSL, variantKey, type NeuronVariant } from './neuronWgsl.js';
 
 /** The attributes, checked: a GPU kernel has no way to report a bad value later. */
-function attrsOf(kernel: string, attrs: tf.NamedAttrMap | undefined): NeuronAttrs {
-  const a = (attrs ?? {}) as unknown as NeuronAttrs;
+function attrsOf(kernel: string, attrs: tf.NamedAttrMap | undefined): NeuronBackwardAttrs {
+  const a = neuronAttrsOf(attrs ?? {});
   const bad = (what: string): never => {
     throw new Error(`${kernel} (webgpu): ${what}`);
   };
   if (!Number.isInteger(a.timesteps) || a.timesteps < 1) bad(`timesteps must be a positive integer, got ${String(a.timesteps)}`);
   if (a.reset !== 'hard' && a.reset !== 'soft') bad(`reset must be hard or soft, got ${String(a.reset)}`);
-  if (!SURROGATES.includes(a.surrogate)) bad(`unknown surrogate ${String(a.surrogate)}`);
+  if (!(SURROGATE_NAMES as readonly string[]).includes(a.surrogate)) bad(`unknown surrogate ${String(a.surrogate)}`);
   if (a.firing !== 'heaviside' && a.firing !== 'smooth') bad(`firing must be heaviside or smooth, got ${String(a.firing)}`);
   for (const k of ['threshold', 'vReset', 'alpha'] as const) if (!Number.isFinite(a[k])) bad(`${k} must be a finite number`);
   return a;
 }
 
-function variantOf(a: NeuronAttrs, decayGrad: boolean): NeuronVariant {
+function variantOf(a: NeuronBackwardAttrs, decayGrad: boolean): NeuronVariant {
   return { leak: a.leak, hard: a.reset === 'hard', detachReset: a.detachReset, surrogate: a.surrogate, smooth: a.firing === 'smooth', decayGrad };
 }
 
-function uniformsOf(a: NeuronAttrs, m: number): Uniform[] {
+function uniformsOf(a: NeuronBackwardAttrs, m: number): Uniform[] {
   return [
     { type: 'uint32', value: m },
     { type: 'uint32', value: a.timesteps },

@@ -1,7 +1,7 @@
 /**
- * The native fused ops' path: on the wasm backend with snn's addon loaded, tensors are written
- * and read in place in the wasm heap (no dataSync copy out, no tf.tensor copy back in).
- * `nativeHeap()` is null anywhere else, and callers keep their portable implementation.
+ * Tensors of the wasm backend written and read in place in the wasm heap (no dataSync copy out,
+ * no tf.tensor copy back in), for the native kernels and the backward store of this folder.
+ * `nativeHeap()` is null unless wasm is active with snn's addon loaded.
  */
 import * as tf from '@tensorflow/tfjs';
 import { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -21,6 +21,19 @@ export interface NativeHeap {
    * it, under the weight tensor's id, and would go on using the old values.
    */
   rewritten(t: tf.Tensor): void;
+}
+
+/**
+ * The same memory under a new id: the C++ side's dispose_data drops the id and its cached
+ * operators (the memory itself is freed only by the JS side, which this does not call).
+ */
+export function rewriteWasmId(backend: BackendWasm, t: tf.TensorInfo): void {
+  const data = backend.dataIdMap.get(t.dataId);
+  if (data === undefined) throw new Error('native op: tensor has no data on the wasm backend');
+  const internals = backend as unknown as WasmInternals;
+  internals.wasm.tfjs.disposeData(data.id);
+  data.id = internals.dataIdNextNumber++;
+  internals.wasm.tfjs.registerTensor(data.id, tf.util.sizeFromShape(t.shape), data.memoryOffset);
 }
 
 /** What `rewritten` needs of tfjs-backend-wasm 4.x beyond its typed API. */
@@ -43,15 +56,6 @@ export function nativeHeap(): NativeHeap | null {
       return backend.typedArrayFromHeap(t) as Float32Array;
     },
     sole: (t) => backend.refCount(t.dataId) === 1,
-    rewritten: (t) => {
-      // The same memory under a new id: the C++ side's dispose_data drops the id and its cached
-      // operators (the memory itself is freed only by the JS side, which this does not call).
-      const data = backend.dataIdMap.get(t.dataId);
-      if (data === undefined) throw new Error('native op: tensor has no data on the wasm backend');
-      const internals = backend as unknown as WasmInternals;
-      internals.wasm.tfjs.disposeData(data.id);
-      data.id = internals.dataIdNextNumber++;
-      internals.wasm.tfjs.registerTensor(data.id, t.size, data.memoryOffset);
-    },
+    rewritten: (t) => rewriteWasmId(backend, t),
   };
 }
