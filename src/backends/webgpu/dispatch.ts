@@ -10,7 +10,7 @@
  * It relies on the members of tfjs-backend-webgpu 4.22 listed in `WebgpuInternals`.
  *
  * Binding layout of every shader: outputs first (read_write storage, in order), then inputs
- * (read-only storage), then one uniform struct of 8 scalars. One invocation per index
+ * (read-only storage), then one uniform struct of 12 scalars. One invocation per index
  * 0 … count−1, workgroups of 64 laid out in x then y (x ≤ 65535).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -37,7 +37,7 @@ interface WebgpuInternals {
 
 export const WORKGROUP = 64;
 const MAX_X = 65535;
-const UNIFORM_SLOTS = 8;
+const UNIFORM_SLOTS = 12;
 
 /** The webgpu backend of a kernel call, checked for the members this module needs. */
 export function asWebgpu(backend: unknown): WebgpuInternals {
@@ -54,7 +54,7 @@ fn flatIndex(wid: vec3<u32>, lid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return (wid.y * nwg.x + wid.x) * ${WORKGROUP}u + lid.x;
 }`;
 
-/** The uniform struct's declaration for `names` (at most 8; the rest is padding). */
+/** The uniform struct's declaration for `fields` (at most 12; the rest is padding). */
 export function uniformStruct(fields: { name: string; type: 'u32' | 'f32' }[], binding: number): string {
   const pad = Array.from({ length: UNIFORM_SLOTS - fields.length }, (_, i) => `  pad${i}: u32,`);
   return `struct Params {\n${fields.map((f) => `  ${f.name}: ${f.type},`).join('\n')}\n${pad.join('\n')}\n};\n@group(0) @binding(${binding}) var<uniform> p: Params;`;
