@@ -47,7 +47,7 @@ export async function runEval(req: EvalRequest): Promise<EvalOutcome & { backend
     for (const t of [...ck.weights.values(), ...ck.optimizer.values()]) t.dispose();
     const split = req.split ?? 'test';
     const T = req.timesteps ?? cfg.model.timesteps;
-    const res = evaluate(model, data, { timesteps: T, batchSize: cfg.data.testBatchSize, split, onBatch: req.onBatch });
+    const res = await evaluate(model, data, { timesteps: T, batchSize: cfg.data.testBatchSize, split, onBatch: req.onBatch });
     const epoch = typeof ck.state.epoch === 'number' ? ck.state.epoch : null;
     return {
       ...res,

@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { DataSource } from './dataSource.js';
 import type { SpikingModel } from '../models/types.js';
-import type { SpikeTally } from '../snn/lif.js';
+import { settleTally, type SpikeTally } from '../snn/lif.js';
+import { readScalars } from '../engine/hostReads.js';
 import { crossEntropy } from '../losses/crossEntropy.js';
 import { summarizeRates } from '../snn/firingRates.js';
 
@@ -28,7 +29,7 @@ export interface EvalOptions {
   onBatch?: (done: number, total: number) => void;
 }
 
-export function evaluate(model: SpikingModel, data: DataSource, o: EvalOptions): EvalResult {
+export async function evaluate(model: SpikingModel, data: DataSource, o: EvalOptions): Promise<EvalResult> {
   const split = o.split ?? 'test';
   const t0 = performance.now();
   const tallies = new Map<string, SpikeTally>();
@@ -37,14 +38,18 @@ export function evaluate(model: SpikingModel, data: DataSource, o: EvalOptions):
   let seen = 0;
   const it = data.batches(split, { batchSize: o.batchSize, shuffle: false, rng: null, augment: [], cropPadding: 0, dropLast: false });
   for (const b of it) {
-    const [loss, hits] = tf.tidy(() => {
+    const out = tf.tidy(() => {
       const x = tf.tensor4d(b.x, b.shape);
       const y = tf.tensor1d(b.y, 'int32');
       const logits = model.forward(x, { training: false, timesteps: o.timesteps, tallies, noiseSeed: seen });
       const l = crossEntropy(logits, y).mul(b.size);
       const h = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32'));
-      return [l.dataSync()[0], h.dataSync()[0]];
+      return [l, h];
     });
+    // One wait per batch for the numbers (the WebGPU engine reads only asynchronously).
+    const [loss, hits] = await readScalars(out);
+    tf.dispose(out);
+    for (const t of tallies.values()) await settleTally(t);
     lossSum += loss;
     correct += hits;
     seen += b.size;

@@ -13,6 +13,7 @@
  * a machine without a GPU, and `auto` never picks it (ours).
  */
 /// <reference types="@webgpu/types" />
+import { existsSync, readdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 
 /** What the adapter says about itself (GPUAdapterInfo), plus whether it is a software device. */
@@ -42,6 +43,22 @@ const SOFTWARE_NAMES = /llvmpipe|lavapipe|swiftshader|softpipe|software|microsof
 export function isSoftwareAdapter(info: { vendor: string; architecture: string; device: string; description: string }, isFallback: boolean): boolean {
   if (isFallback) return true;
   return [info.vendor, info.architecture, info.device, info.description].some((s) => SOFTWARE_NAMES.test(s));
+}
+
+/**
+ * On Linux, whether a GPU device node exists (a DRM render node, or NVIDIA's proprietary
+ * /dev/nvidia0). Without one only a software Vulkan device can answer, which `auto` would not
+ * take; checking first spares loading Dawn, which prints warnings about lavapipe's limits
+ * straight to stderr. Elsewhere (macOS, Windows) Dawn is asked.
+ */
+export function gpuDeviceNodeExists(): boolean {
+  if (process.platform !== 'linux') return true;
+  if (existsSync('/dev/nvidia0')) return true;
+  try {
+    return readdirSync('/dev/dri').some((f) => f.startsWith('renderD'));
+  } catch {
+    return false;
+  }
 }
 
 /** Why the WebGPU engine cannot run here, as a message completing "backend 'webgpu' is not available: ". */
@@ -74,6 +91,9 @@ export async function registerWebgpuBackend(allowSoftware: boolean): Promise<Ada
   if (loaded !== null) {
     if (loaded.software && !allowSoftware) throw new WebgpuUnavailable(softwareRefusal(loaded));
     return loaded;
+  }
+  if (!allowSoftware && !gpuDeviceNodeExists()) {
+    throw new WebgpuUnavailable('no GPU device node (/dev/dri/renderD*, /dev/nvidia0), so no hardware adapter (choose backend \'webgpu\' to use a software one)');
   }
   // The Vulkan loader and Mesa want a runtime directory; a container or a service has none.
   process.env['XDG_RUNTIME_DIR'] ??= '/tmp';
