@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/engine/backend.js';
 import { isUserError } from '../src/util/errors.js';
 import { adapterLine, isSoftwareAdapter } from '../src/backends/webgpu/device.js';
+import { backendLine, type BackendInfo } from '../src/engine/backend.js';
 
 function installed(pkg: string): boolean {
   try {
@@ -80,4 +81,11 @@ test('software adapters are recognised from what they report; GPUs are not', () 
     adapterLine({ ...lavapipe, software: true }),
     'mesa llvmpipe-llvm-15-0-6-256-bits- (llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1; software)',
   );
+  // the first line of a run's log
+  const info: BackendInfo = {
+    requested: 'webgpu', name: 'webgpu', package: '@tensorflow/tfjs-backend-webgpu', version: '4.22.0', threads: null, fallbacks: [], native: null,
+    adapter: { vendor: 'nvidia', architecture: 'ampere', device: '', description: 'NVIDIA: 550.54.14', software: false },
+  };
+  assert.equal(backendLine(info), 'backend webgpu (adapter: nvidia (NVIDIA: 550.54.14))');
+  assert.equal(backendLine({ ...info, name: 'wasm', adapter: undefined, native: 'oneDNN 2.6.3, 2 threads' }), 'backend wasm (convolutions: oneDNN 2.6.3, 2 threads)');
 });
