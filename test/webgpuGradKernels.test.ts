@@ -63,3 +63,21 @@ test('WebGPU gradient kernels equal the cpu backend: conv2d (both gradients), ma
   await compare('gather', (x) => tf.gather(x, tf.tensor1d([2, 0, 2, 1, 2], 'int32')),
     [{ values: random(4 * 3, 8), shape: [4, 3] }], 5 * 3);
 });
+
+test('WebGPU: a sum over the first axis of a [4, 1 048 592] tensor (a transpose past the shipped kernel\'s dispatch limit)', { skip: webgpuSkip, timeout: 300_000 }, async () => {
+  needWebgpu();
+  const m = 1_048_592; // > 16 × 65535 = 1 048 560 columns: the shipped tiled transpose throws here
+  const values = Float32Array.from({ length: 4 * m }, (_, i) => (i % 7) - 3 + Math.floor(i / m));
+  await tf.setBackend('webgpu');
+  const x = tf.tensor2d(values, [4, m]);
+  const s = tf.sum(x, 0);
+  const t = tf.transpose(x);
+  const [sv, tv] = await Promise.all([valuesOf(s), valuesOf(t)]);
+  tf.dispose([x, s, t]);
+  await tf.setBackend('cpu');
+  for (let j = 0; j < m; j += 997) {
+    const want = values[j] + values[m + j] + values[2 * m + j] + values[3 * m + j]; // small integers: exact
+    assert.equal(sv[j], want, `sum[${j}]`);
+    for (let r = 0; r < 4; r++) assert.equal(tv[j * 4 + r], values[r * m + j], `transpose[${j}, ${r}]`);
+  }
+});

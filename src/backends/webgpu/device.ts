@@ -29,8 +29,7 @@ export interface AdapterDescription {
 
 /** The adapter as one line: "mesa llvmpipe-… (llvmpipe: Mesa 25.0.7 …; software)". */
 export function adapterLine(a: AdapterDescription): string {
-  const driver = a.description === '' ? '' : a.description;
-  const parts = [driver, a.software ? 'software' : ''].filter((s) => s !== '');
+  const parts = [a.description, a.software ? 'software' : ''].filter((s) => s !== '');
   return `${[a.vendor, a.device].filter((s) => s !== '').join(' ') || 'unnamed adapter'}${parts.length > 0 ? ` (${parts.join('; ')})` : ''}`;
 }
 

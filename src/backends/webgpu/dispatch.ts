@@ -77,9 +77,9 @@ function pipelineFor(device: GPUDevice, key: string, code: () => string): GPUCom
   return p;
 }
 
-/** A new float32 tensor on the device for a shader to write. */
-export function deviceOutput(backend: WebgpuInternals, shape: number[]): tf.TensorInfo {
-  const t = backend.makeTensorInfo(shape, 'float32');
+/** A new tensor (float32 unless given) on the device for a shader to write. */
+export function deviceOutput(backend: WebgpuInternals, shape: number[], dtype: tf.DataType = 'float32'): tf.TensorInfo {
+  const t = backend.makeTensorInfo(shape, dtype);
   backend.uploadToGPU(t.dataId);
   return t;
 }
