@@ -34,8 +34,12 @@ if (dnnlHeader === undefined) skip('oneDNN headers not found: apt-get install li
 const cxx = process.env.CXX ?? 'g++';
 mkdirSync(join(here, 'build'), { recursive: true });
 const tmp = `${out}.${process.pid}.tmp`;
+// Portable: the x86-64 baseline every node of a cluster has (no -march=native, which made an
+// addon built on a new CPU die with SIGILL on an older one). The hot loops carry their own AVX2
+// and AVX-512 versions, picked at load time (SNN_CLONES in snn_onednn.cc); oneDNN picks its
+// kernels at run time itself.
 const args = [
-  '-O3', '-march=native', '-fno-math-errno', '-std=c++17', '-shared', '-fPIC', '-fopenmp', '-fvisibility=hidden',
+  '-O3', '-fno-math-errno', '-std=c++17', '-shared', '-fPIC', '-fopenmp', '-fvisibility=hidden',
   `-I${nodeInclude}`, `-I${dirname(dnnlHeader)}`,
   join(here, 'snn_onednn.cc'), '-o', tmp, '-ldnnl', '-lmvec',
 ];

@@ -215,79 +215,101 @@ struct LifParams {
 // Neurons are independent: each thread takes blocks of neurons and runs all T steps on them.
 constexpr int64_t kBlock = 512;
 
+// The build is portable (x86-64 baseline, no -march=native: an addon built on one node of a
+// cluster must run on its older ones). The per-block loops are compiled again for AVX2 and
+// AVX-512 and picked at load time by the CPU (GCC function multiversioning); oneDNN picks its
+// own kernels at run time.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SNN_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define SNN_CLONES
+#endif
+
+// All T steps of neurons i0 … i0+n−1 (n ≤ kBlock); returns their spike count.
+SNN_CLONES int64_t lifForwardBlock(const LifParams& p, const float* x, float* s, float* h, int64_t i0, int64_t n) {
+  int64_t count = 0;
+  float v[kBlock];
+  for (int64_t i = 0; i < n; i++) v[i] = p.vr;
+  for (int64_t t = 0; t < p.T; t++) {
+    const int64_t o = t * p.m + i0;
+    for (int64_t i = 0; i < n; i++) {
+      const float vi = v[i];
+      const float hi = p.leak ? vi + (x[o + i] - (vi - p.vr)) * p.k : vi + x[o + i];
+      const float si = hi >= p.vth ? 1.0f : 0.0f;
+      h[o + i] = hi;
+      s[o + i] = si;
+      count += si != 0.0f;
+      v[i] = si != 0.0f ? (p.hard ? p.vr : hi - p.vth) : hi;
+    }
+  }
+  return count;
+}
+
 int64_t lifForward(const LifParams& p, const float* x, float* s, float* h) {
   int64_t count = 0;
   const int64_t blocks = (p.m + kBlock - 1) / kBlock;
   const int team = teamFor(static_cast<double>(p.T) * p.m, policy().serialElems);
 #pragma omp parallel for reduction(+ : count) schedule(static) num_threads(team)
-  for (int64_t b = 0; b < blocks; b++) {
-    const int64_t i0 = b * kBlock, n = std::min(kBlock, p.m - i0);
-    float v[kBlock];
-    for (int64_t i = 0; i < n; i++) v[i] = p.vr;
-    for (int64_t t = 0; t < p.T; t++) {
-      const int64_t o = t * p.m + i0;
-      for (int64_t i = 0; i < n; i++) {
-        const float vi = v[i];
-        const float hi = p.leak ? vi + (x[o + i] - (vi - p.vr)) * p.k : vi + x[o + i];
-        const float si = hi >= p.vth ? 1.0f : 0.0f;
-        h[o + i] = hi;
-        s[o + i] = si;
-        count += si != 0.0f;
-        v[i] = si != 0.0f ? (p.hard ? p.vr : hi - p.vth) : hi;
-      }
-    }
-  }
+  for (int64_t b = 0; b < blocks; b++) count += lifForwardBlock(p, x, s, h, b * kBlock, std::min(kBlock, p.m - b * kBlock));
   return count;
 }
 
 // BPTT; returns ∂L/∂(1/τ) when x is given (PLIF), else 0. Without s (null) the spikes are
 // recomputed from H (S = Θ(H − V_th)), so the forward pass need not keep them. Templated on the surrogate and on
 // PLIF so that the inner loop has no branches left on them and vectorises (exp included).
+// All T steps backwards for neurons i0 … i0+n−1 (n ≤ kBlock); returns their share of ∂L/∂(1/τ).
 template <int kKind, bool kPlif>
-double lifBackwardT(const LifParams& p, float alpha, const float* gs, const float* h, const float* s, const float* x,
-                    float* gx) {
+SNN_CLONES double lifBackwardBlock(const LifParams& p, float alpha, const float* gs, const float* h, const float* s,
+                                   const float* x, float* gx, int64_t i0, int64_t n) {
   const float carry = p.leak ? 1.0f - p.k : 1.0f, kx = p.leak ? p.k : 1.0f;
   const float hardOn = p.hard ? 1.0f : 0.0f, detachOn = p.detach ? 1.0f : 0.0f;
   const float vth = p.vth;
+  double gk = 0;
+  float gv[kBlock];
+  for (int64_t i = 0; i < n; i++) gv[i] = 0.0f;
+  for (int64_t t = p.T - 1; t >= 0; t--) {
+    const int64_t o = t * p.m + i0;
+    double gkStep = 0;
+    // The surrogate first, in a loop of its own: simple enough for glibc's vector expf.
+    float sgv[kBlock];
+    const float* hBlock = h + o;  // locals: the exp call must not force reloads through p
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) sgv[i] = surrogateGrad<kKind>(alpha, hBlock[i] - vth);
+#pragma omp simd reduction(+ : gkStep)
+    for (int64_t i = 0; i < n; i++) {
+      const float hi = h[o + i];
+      const float si = s != nullptr ? s[o + i] : (hi >= vth ? 1.0f : 0.0f);
+      const float sg = sgv[i];
+      // ∂V/∂H: hard (1 − S) + (V_reset − H) g', soft 1 − V_th g'; detachReset drops the g' term.
+      const float resetTerm = hardOn * (p.vr - hi) * sg + (1.0f - hardOn) * (-p.vth * sg);
+      const float dvdh = hardOn * (1.0f - si) + (1.0f - hardOn) + (1.0f - detachOn) * resetTerm;
+      const float gh = gs[o + i] * sg + gv[i] * dvdh;
+      gx[o + i] = gh * kx;
+      gv[i] = gh * carry;
+      if (kPlif) {
+        float vPrev = p.vr;
+        if (t > 0) {
+          const float hp = h[o + i - p.m];
+          const float sp = s != nullptr ? s[o + i - p.m] : (hp >= vth ? 1.0f : 0.0f);
+          vPrev = p.hard ? hp * (1.0f - sp) + p.vr * sp : hp - p.vth * sp;
+        }
+        gkStep += gh * (x[o + i] - (vPrev - p.vr));
+      }
+    }
+    gk += gkStep;
+  }
+  return gk;
+}
+
+template <int kKind, bool kPlif>
+double lifBackwardT(const LifParams& p, float alpha, const float* gs, const float* h, const float* s, const float* x,
+                    float* gx) {
   double gk = 0;
   const int64_t blocks = (p.m + kBlock - 1) / kBlock;
   const int team = teamFor(static_cast<double>(p.T) * p.m, policy().serialElems);
 #pragma omp parallel for reduction(+ : gk) schedule(static) num_threads(team)
   for (int64_t b = 0; b < blocks; b++) {
-    const int64_t i0 = b * kBlock, n = std::min(kBlock, p.m - i0);
-    float gv[kBlock];
-    for (int64_t i = 0; i < n; i++) gv[i] = 0.0f;
-    for (int64_t t = p.T - 1; t >= 0; t--) {
-      const int64_t o = t * p.m + i0;
-      double gkStep = 0;
-      // The surrogate first, in a loop of its own: simple enough for glibc's vector expf.
-      float sgv[kBlock];
-      const float* hBlock = h + o;  // locals: the exp call must not force reloads through p
-#pragma omp simd
-      for (int64_t i = 0; i < n; i++) sgv[i] = surrogateGrad<kKind>(alpha, hBlock[i] - vth);
-#pragma omp simd reduction(+ : gkStep)
-      for (int64_t i = 0; i < n; i++) {
-        const float hi = h[o + i];
-        const float si = s != nullptr ? s[o + i] : (hi >= vth ? 1.0f : 0.0f);
-        const float sg = sgv[i];
-        // ∂V/∂H: hard (1 − S) + (V_reset − H) g', soft 1 − V_th g'; detachReset drops the g' term.
-        const float resetTerm = hardOn * (p.vr - hi) * sg + (1.0f - hardOn) * (-p.vth * sg);
-        const float dvdh = hardOn * (1.0f - si) + (1.0f - hardOn) + (1.0f - detachOn) * resetTerm;
-        const float gh = gs[o + i] * sg + gv[i] * dvdh;
-        gx[o + i] = gh * kx;
-        gv[i] = gh * carry;
-        if (kPlif) {
-          float vPrev = p.vr;
-          if (t > 0) {
-            const float hp = h[o + i - p.m];
-            const float sp = s != nullptr ? s[o + i - p.m] : (hp >= vth ? 1.0f : 0.0f);
-            vPrev = p.hard ? hp * (1.0f - sp) + p.vr * sp : hp - p.vth * sp;
-          }
-          gkStep += gh * (x[o + i] - (vPrev - p.vr));
-        }
-      }
-      gk += gkStep;
-    }
+    gk += lifBackwardBlock<kKind, kPlif>(p, alpha, gs, h, s, x, gx, b * kBlock, std::min(kBlock, p.m - b * kBlock));
   }
   return gk;
 }
@@ -852,8 +874,15 @@ napi_value Info(napi_env env, napi_callback_info) {
   return obj;
 }
 
+// ADDON_INTERFACE in src/backends/wasm-native/native.ts: raise both with any change of a
+// function's arguments or meaning.
+constexpr int32_t kInterfaceVersion = 2;
+
 napi_value Init(napi_env env, napi_value exports) {
+  napi_value interfaceVersion;
+  napi_create_int32(env, kInterfaceVersion, &interfaceVersion);
   napi_property_descriptor props[] = {
+      {"interfaceVersion", nullptr, nullptr, nullptr, nullptr, interfaceVersion, napi_enumerable, nullptr},
       {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"avgPool", nullptr, AvgPool, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lifForward", nullptr, LifForward, nullptr, nullptr, nullptr, napi_default, nullptr},

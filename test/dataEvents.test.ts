@@ -13,7 +13,7 @@ import { CIFAR10_DVS_CLASSES, listCifar10Dvs, readCifar10DvsEvents } from '../sr
 import { eventBatches } from '../src/data/eventLoader.js';
 import { frameIndices, integrate, type FrameSpec } from '../src/data/frames.js';
 import { batches } from '../src/data/loader.js';
-import { createPrefetcher } from '../src/data/prefetch.js';
+import { createPrefetcher } from '../bench/loader/prefetch.js';
 import { loadEventDataset } from '../src/data/registry.js';
 import { splitSamples, type Sample } from '../src/data/split.js';
 import { makeSynthetic } from '../src/data/synthetic.js';

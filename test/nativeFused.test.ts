@@ -13,6 +13,7 @@ import { crossEntropy } from '../src/losses/crossEntropy.js';
 import { buildModel } from '../src/models/index.js';
 import { setNativeConvolutions } from '../src/backends/wasm-native/kernels/index.js';
 import { nativeStatus } from '../src/backends/wasm-native/native.js';
+import { requirement } from './requirements.js';
 import { nativeHeap } from '../src/backends/wasm-native/heap.js';
 import { applyBatchNorm, batchNorm } from '../src/models/layers.js';
 import { multiStepLif, multiStepPlif, neuronParams, type SpikeTally } from '../src/snn/lif.js';
@@ -22,7 +23,7 @@ import { underEachPolicy } from './convKit.js';
 
 tf.env().set('PROD', true);
 const native = nativeStatus();
-const skip = native.addon === null ? `native addon unavailable: ${native.why}` : false;
+const skip = requirement('the native addon', native.addon === null ? native.why : null);
 
 function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);

@@ -9,12 +9,13 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { setNativeConvolutions } from '../src/backends/wasm-native/kernels/index.js';
 import { nativeStatus } from '../src/backends/wasm-native/native.js';
+import { requirement } from './requirements.js';
 import { createRng } from '../src/util/rng.js';
 import { assertNoLeak, CONV_CASES, convLabel, normal, relErr, runOn, sameAsCpu, TOL, underEachPolicy } from './convKit.js';
 
 tf.env().set('PROD', true);
 const native = nativeStatus();
-const skip = native.addon === null ? `native addon unavailable: ${native.why}` : false;
+const skip = requirement('the native addon', native.addon === null ? native.why : null);
 
 test('oneDNN conv2d forward and both gradients match cpu on every geometry, on one thread and on all', { skip }, async () => {
   setNativeConvolutions(native.addon);

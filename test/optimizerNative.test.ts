@@ -14,13 +14,14 @@ import '@tensorflow/tfjs-backend-wasm';
 import { OptimizerSchema } from '../src/config/schema.js';
 import { setNativeConvolutions } from '../src/backends/wasm-native/kernels/index.js';
 import { nativeStatus } from '../src/backends/wasm-native/native.js';
+import { requirement } from './requirements.js';
 import { createOptimizer } from '../src/train/optimizer.js';
 import { createRng } from '../src/util/rng.js';
 import { underEachPolicy } from './convKit.js';
 
 tf.env().set('PROD', true);
 const native = nativeStatus();
-const skip = native.addon === null ? `native addon unavailable: ${native.why}` : false;
+const skip = requirement('the native addon', native.addon === null ? native.why : null);
 
 // Sizes that are not multiples of a SIMD width, and one large enough to be split across threads.
 const SHAPES: Record<string, number[]> = { 'conv.weight': [3, 3, 5, 7], 'bn.weight': [13], 'fc.weight': [600, 500] };

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { buildRows, columns, energyOf, sortRows, toCsv, variedKeys } from '../src/runs/compare.js';
-import { writeRunPlots } from '../src/runs/plots.js';
+import { buildRows, columns, energyOf, sortRows, toCsv, variedKeys } from '../src/reports/compare.js';
+import { writeRunPlots } from '../src/reports/plots.js';
 import { runCli, tempDir } from './helpers.js';
 
 const runsDir = tempDir('runs');

@@ -10,12 +10,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { writeSweepReport } from '../src/runs/report.js';
+import { writeSweepReport } from '../src/reports/report.js';
 import type { SweepManifest } from '../src/sweep/manifest.js';
 import { tempDir } from './helpers.js';
+import { requirement } from './requirements.js';
 
 const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
-const skip = chromium ? false : 'Chromium is not installed (Debian: apt-get install chromium)';
+const skip = requirement('Chromium', chromium ? null : 'Chromium is not installed (Debian: apt-get install chromium)');
 if (skip) process.stdout.write(`# skipping the report screenshot test: ${skip}\n`);
 
 /** A sweep folder with a 2 (timesteps) × 2 (loss mode) × 2 (seeds) grid of finished fake runs. */

@@ -5,13 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nativeStatus } from '../src/backends/wasm-native/native.js';
+import { requirement } from './requirements.js';
 import type { NativeHeap } from '../src/backends/wasm-native/heap.js';
 import { restoreInput, saveInput } from '../src/backends/wasm-native/savedInput.js';
 import { createRng } from '../src/util/rng.js';
 import { underEachPolicy } from './convKit.js';
 
 const native = nativeStatus();
-const skip = native.addon === null ? `native addon unavailable: ${native.why}` : false;
+const skip = requirement('the native addon', native.addon === null ? native.why : null);
 
 /** saveInput and restoreInput only use the addon, so no wasm backend is needed. */
 const heapOf = (): NativeHeap => ({ addon: native.addon! }) as unknown as NativeHeap;

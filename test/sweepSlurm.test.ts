@@ -12,6 +12,7 @@ import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fixture, repoRoot, tempDir } from './helpers.js';
+import { requirement } from './requirements.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -23,7 +24,7 @@ function which(name: string): string | null {
 }
 
 const sbatch = which('sbatch');
-const skip = sbatch ? false : 'sbatch is not installed (Debian: apt-get install slurmctld slurmd slurm-client munge)';
+const skip = requirement('Slurm', sbatch ? null : 'sbatch is not installed (Debian: apt-get install slurmctld slurmd slurm-client munge)');
 if (skip) process.stdout.write(`# skipping the Slurm test: ${skip}\n`);
 
 const home = tempDir('slurm');

@@ -1,11 +1,13 @@
 /**
  * The WebGPU engine for tests: started once per test process on whatever adapter Dawn finds
- * (lavapipe on a machine without a GPU). Without one, tests skip with the reason, except
- * when CI=true: .ci/run installs the Vulkan driver, so there a missing adapter fails them.
+ * (lavapipe on a machine without a GPU). Without one, tests skip with the reason, except in CI
+ * (test/requirements.ts: CI=true or SNN_CI=1): .ci/run installs the Vulkan driver, so there a
+ * missing adapter fails them.
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/engine/backend.js';
 import type { AdapterDescription } from '../src/backends/webgpu/device.js';
+import { inCi } from './requirements.js';
 
 async function probe(): Promise<{ adapter: AdapterDescription | null; why: string }> {
   try {
@@ -18,15 +20,14 @@ async function probe(): Promise<{ adapter: AdapterDescription | null; why: strin
 }
 
 const probed = await probe();
-const inCi = process.env['CI'] === 'true';
 
 /** A test option: skip outside CI when no adapter exists; in CI run (and fail in `needWebgpu`). */
-export const webgpuSkip: string | false = probed.adapter !== null || inCi ? false : `no WebGPU adapter: ${probed.why}`;
+export const webgpuSkip: string | false = probed.adapter !== null || inCi() ? false : `no WebGPU adapter: ${probed.why}`;
 if (webgpuSkip) process.stdout.write(`# skipping WebGPU tests: ${webgpuSkip}\n`);
 
 /** Call first in every WebGPU test: throws (the test fails) when there is no adapter. */
 export function needWebgpu(): AdapterDescription {
-  if (probed.adapter === null) throw new Error(`CI=true but the WebGPU engine is unavailable: ${probed.why}`);
+  if (probed.adapter === null) throw new Error(`the WebGPU engine is unavailable in CI (CI=true or SNN_CI=1; .ci/run installs mesa-vulkan-drivers): ${probed.why}`);
   return probed.adapter;
 }
 

@@ -23,9 +23,9 @@ import {
   toCsv,
   toJson,
   toText,
-} from '../runs/compare.js';
+} from '../reports/compare.js';
 import { readMetrics } from '../runs/metrics.js';
-import { groupOverSeeds, groupsToMarkdown } from '../runs/aggregate.js';
+import { groupOverSeeds, groupsToMarkdown } from '../reports/aggregate.js';
 import { findRun, readJson } from '../runs/runFolder.js';
 import { validateConfig } from '../config/load.js';
 import { isSweepFolder } from '../sweep/manifest.js';
@@ -130,8 +130,8 @@ function showAction(target: string, f: { runsDir: string; json?: boolean }): voi
 }
 
 async function plotsAction(targets: string[], f: { runsDir: string; quiet?: boolean }): Promise<void> {
-  const { writeRunPlots } = await import('../runs/plots.js');
-  const { writeSweepReport } = await import('../runs/report.js');
+  const { writeRunPlots } = await import('../reports/plots.js');
+  const { writeSweepReport } = await import('../reports/report.js');
   const shown = displayPath(process.cwd());
   const say = (s: string): void => {
     if (!f.quiet) process.stderr.write(`${s}\n`);

@@ -5,8 +5,8 @@
  * the others. Every flag and grid value is checked before any folder is made or run started.
  */
 import { Option, type Command } from 'commander';
-import { writeSweepReport } from '../runs/report.js';
-import { buildRows, columns, sweepRefs, toText } from '../runs/compare.js';
+import { writeSweepReport } from '../reports/report.js';
+import { buildRows, columns, sweepRefs, toText } from '../reports/compare.js';
 import { commandLine, displayPath, launcher, nextAction, trainArgs } from '../sweep/commands.js';
 import { parseGridArg, seedAxis, type GridAxis } from '../sweep/grid.js';
 import { describeOutcomes, runLocal, type RunOutcome } from '../sweep/local.js';
@@ -183,7 +183,7 @@ async function sweepAction(f: SweepFlags): Promise<number> {
         onRunEnd: async (runDir) => {
           try {
             // `snn train` may have drawn them already; draw only what is missing or stale.
-            const { plotsStale, writeRunPlots } = await import('../runs/plots.js');
+            const { plotsStale, writeRunPlots } = await import('../reports/plots.js');
             if (plotsStale(runDir)) await writeRunPlots(runDir);
           } catch (e) {
             log(`warning: plots of ${shown(runDir)}: ${(e as Error).message}`);

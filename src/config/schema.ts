@@ -7,6 +7,7 @@
  * defaults of its fields) rather than replaced by a literal.
  */
 import { z } from 'zod';
+import { ARCH_NAMES, PRESET_NAMES } from '../models/catalog.js';
 
 const posInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
@@ -18,20 +19,6 @@ export const DATASETS = ['fashion-mnist', 'mnist', 'cifar10', 'cifar100', 'cifar
 export const AUGMENTS = ['crop', 'flip', 'roll'] as const;
 export const SURROGATES = ['sigmoid', 'atan', 'rectangle', 'triangle'] as const;
 export const NEURONS = ['lif', 'if', 'plif', 'relu'] as const;
-export const PRESETS = [
-  'tiny',
-  'resnet18',
-  'resnet19',
-  'resnet20',
-  'resnet34',
-  'resnet50',
-  'resnet18-imagenet',
-  'resnet34-imagenet',
-  'resnet50-imagenet',
-  'resnet101-imagenet',
-  'resnet152-imagenet',
-] as const;
-export const ARCHS = ['spiking-resnet', 'danet'] as const;
 export const CONNECTIONS = ['spike', 'sew-add', 'sew-iand', 'membrane', 'da'] as const;
 
 export const SyntheticSchema = z
@@ -107,8 +94,8 @@ export const NeuronSchema = z
 
 export const ModelSchema = z
   .strictObject({
-    arch: z.enum(ARCHS).default('spiking-resnet'),
-    preset: z.enum(PRESETS).default('tiny'),
+    arch: z.enum(ARCH_NAMES).default('spiking-resnet'),
+    preset: z.enum(PRESET_NAMES).default('tiny'),
     /** Residual blocks per stage; overrides the preset's when given. */
     blocks: z.array(posInt).min(1).nullable().default(null),
     /** Channels per stage; overrides the preset's when given (same length as blocks). */

@@ -48,7 +48,7 @@ const cifar = (block: BlockKind, blocks: number[]): ResnetShape => ({
 
 const imagenet = (block: BlockKind, blocks: number[]): ResnetShape => ({ ...cifar(block, blocks), stem: 'imagenet' });
 
-export const RESNET_PRESETS: Record<ModelConfig['preset'], ResnetShape> = {
+export const RESNET_PRESETS = {
   tiny: {
     stem: 'cifar',
     stemWidth: 16,
@@ -87,7 +87,10 @@ export const RESNET_PRESETS: Record<ModelConfig['preset'], ResnetShape> = {
   'resnet50-imagenet': imagenet('bottleneck', [3, 4, 6, 3]),
   'resnet101-imagenet': imagenet('bottleneck', [3, 4, 23, 3]),
   'resnet152-imagenet': imagenet('bottleneck', [3, 8, 36, 3]),
-};
+} satisfies Record<string, ResnetShape>;
+
+/** The presets' names: the config's `model.preset` is one of these (src/models/catalog.ts). */
+export type PresetName = keyof typeof RESNET_PRESETS;
 
 /** The preset, with explicit `blocks`/`widths`/`block` from the config applied and checked. */
 export function resolveShape(cfg: ModelConfig): ResnetShape {

@@ -176,7 +176,7 @@ export async function runTraining(req: TrainRequest): Promise<TrainOutcome> {
     });
     logger.info({ status: result.status, state: result.state }, 'end');
     try {
-      const { writeRunPlots } = await import('../runs/plots.js');
+      const { writeRunPlots } = await import('../reports/plots.js');
       await writeRunPlots(paths.dir);
     } catch (e) {
       logger.warn({ err: e }, 'plots failed');

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { UserError } from '../../util/errors.js';
+import { internalsUsable } from './versions.js';
 
 interface Malloc {
   _malloc(bytes: number): number;
@@ -19,10 +20,11 @@ interface Malloc {
 
 const MB = 1024 * 1024;
 
-/** Wraps the active wasm backend's `_malloc` (once); a no-op on other backends. */
+/** Wraps the active wasm backend's `_malloc` (once); a no-op on other backends and untested versions. */
 export function guardWasmHeap(): void {
   const backend = tf.backend();
   if (!(backend instanceof BackendWasm)) return;
+  if (internalsUsable() !== null) return; // the module's layout is known only for tested versions
   const wasm = backend.wasm as unknown as Malloc;
   if (wasm.snnHeapGuard) return;
   const malloc = wasm.asm?.malloc ?? wasm._malloc.bind(wasm);

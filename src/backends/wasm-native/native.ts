@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../util/paths.js';
+import { internalsUsable } from './versions.js';
 
 /** conv2d's `mode`: which of the three convolutions of a layer to compute. */
 export const ConvMode = { Forward: 0, BackwardData: 1, BackwardWeights: 2 } as const;
@@ -50,6 +51,8 @@ export interface NativeAddon {
   setThreads(n: number): void;
   /** Kernels below `macs` multiply-adds (convolutions) or `elements` (the rest) run on one thread; 0, 0: never. */
   setSerialWork(macs: number, elements: number): void;
+  /** ADDON_INTERFACE of the sources it was built from. */
+  interfaceVersion: number;
   info(): { onednn: string; threads: number; isa: string; serialMacs: number; serialElems: number };
 }
 
@@ -101,9 +104,22 @@ function serialWork(): [number, number] | null {
   return [parts[0], parts[1]];
 }
 
-function isAddon(m: unknown): m is NativeAddon {
-  // An addon built from an older source lacks some functions: treated as not built.
-  return typeof m === 'object' && m !== null && FUNCTIONS.every((f) => f in m && typeof (m as Record<string, unknown>)[f] === 'function');
+/**
+ * The interface native/snn_onednn.cc exports as `interfaceVersion`; raised with every change of
+ * a function's arguments or meaning, so that an addon built from older sources is not called
+ * with the new argument order.
+ */
+export const ADDON_INTERFACE = 2;
+
+/** Why `m` is not an addon this code can call, or null. */
+export function addonProblem(m: unknown, file: string): string | null {
+  if (typeof m !== 'object' || m === null) return `${file} is not snn's addon`;
+  const version = (m as { interfaceVersion?: unknown }).interfaceVersion;
+  if (version !== ADDON_INTERFACE) {
+    return `${file} has interface ${typeof version === 'number' ? version : 'none'}, this snn needs ${ADDON_INTERFACE}: rebuild it (npm run build:native)`;
+  }
+  const missing = FUNCTIONS.filter((f) => typeof (m as Record<string, unknown>)[f] !== 'function');
+  return missing.length === 0 ? null : `${file} lacks ${missing.join(', ')}: rebuild it (npm run build:native)`;
 }
 
 /** Loads the addon once (later calls return the same status). */
@@ -112,6 +128,8 @@ export function nativeStatus(): NativeStatus {
   const off = (why: string): NativeStatus => ({ addon: null, why, description: null, threads: 1 });
   const setting = process.env['SNN_NATIVE'];
   if (setting === 'off' || setting === '0') return (status = off('SNN_NATIVE=off'));
+  const versions = internalsUsable();
+  if (versions !== null) return (status = off(versions));
   const file = join(packageRoot(), 'native', 'build', 'snn_onednn.node');
   // libgomp reads its wait policy once, when it loads. Passive workers sleep between parallel
   // regions instead of spinning, so they never steal the core that runs the JS and wasm ops
@@ -125,11 +143,17 @@ export function nativeStatus(): NativeStatus {
     const why = code === 'MODULE_NOT_FOUND' ? 'not built (npm run build:native)' : `failed to load: ${String(e).split('\n')[0]}`;
     return (status = off(why));
   }
-  if (!isAddon(addon)) return (status = off(`${file} is out of date or not snn's addon (npm run build:native)`));
+  const problem = addonProblem(addon, file);
+  if (problem !== null) {
+    // A stale build is worth a line: the user built it and expects it to run.
+    process.stderr.write(`snn: native kernels off: ${problem}\n`);
+    return (status = off(problem));
+  }
+  const native = addon as NativeAddon; // addonProblem checked every function
   const threads = threadCount();
-  addon.setThreads(threads);
+  native.setThreads(threads);
   const serial = serialWork();
-  if (serial !== null) addon.setSerialWork(serial[0], serial[1]);
-  const info = addon.info();
-  return (status = { addon, why: '', description: `oneDNN ${info.onednn}, ${threads} thread${threads === 1 ? '' : 's'}, ${info.isa}`, threads });
+  if (serial !== null) native.setSerialWork(serial[0], serial[1]);
+  const info = native.info();
+  return (status = { addon: native, why: '', description: `oneDNN ${info.onednn}, ${threads} thread${threads === 1 ? '' : 's'}, ${info.isa}`, threads });
 }

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../runs/atomic.js';
 import { buildRows, cellText, columns, sweepRefs, type RunRow } from './compare.js';
 import { comparisonSpec, hasRunPlots, plotsStale, renderSvg, RUN_PLOTS, writeRunPlots } from './plots.js';
 import { readManifest } from '../sweep/manifest.js';

@@ -4,8 +4,8 @@
  * each batch's buffers over without a copy.
  */
 import { parentPort } from 'node:worker_threads';
-import { eventBatch, eventBatcher } from './eventLoader.js';
-import { batchCount, imageBatch, imageBatcher } from './loader.js';
+import { eventBatch, eventBatcher } from '../../src/data/eventLoader.js';
+import { batchCount, imageBatch, imageBatcher } from '../../src/data/loader.js';
 import type { JobMessage, WorkerReply } from './prefetch.js';
 
 interface Job {

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { UserError } from '../util/errors.js';
-import { findRun, isRunFolder, listRunFolders } from './runFolder.js';
+import { findRun, isRunFolder, listRunFolders } from '../runs/runFolder.js';
 import { isSweepFolder, locateRun, readManifest, type SweepManifest } from '../sweep/manifest.js';
 
 export type Json = string | number | boolean | null | Json[] | { [k: string]: Json };

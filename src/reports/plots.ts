@@ -10,8 +10,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
-import { writeFileAtomic } from './atomic.js';
-import { readMetrics, type MetricsRow } from './metrics.js';
+import { writeFileAtomic } from '../runs/atomic.js';
+import { readMetrics, type MetricsRow } from '../runs/metrics.js';
 import { readSummary, type RunRow } from './compare.js';
 
 type Datum = Record<string, string | number | null>;

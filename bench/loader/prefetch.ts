@@ -10,10 +10,10 @@
  * each batch's buffers are transferred back, not copied.
  */
 import { Worker } from 'node:worker_threads';
-import type { EventBatch, EventBatchOptions } from './eventLoader.js';
-import { checkEventOptions } from './eventLoader.js';
-import { batchCount, check, planEpoch, type BatchOptions, type EpochPlan } from './loader.js';
-import type { Batch, EventFrameSet, ImageSet } from './types.js';
+import type { EventBatch, EventBatchOptions } from '../../src/data/eventLoader.js';
+import { checkEventOptions } from '../../src/data/eventLoader.js';
+import { batchCount, check, planEpoch, type BatchOptions, type EpochPlan } from '../../src/data/loader.js';
+import type { Batch, EventFrameSet, ImageSet } from '../../src/data/types.js';
 
 interface EpochBase {
   type: 'epoch';

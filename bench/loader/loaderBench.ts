@@ -3,7 +3,7 @@
  * loaders and of the prefetch worker, for image sets and for CIFAR10-DVS-shaped event frames,
  * and how much of a simulated training step the worker hides.
  *
- *   node dist/src/data/loaderBench.js [--json] [--seconds S]
+ *   node dist/bench/loader/loaderBench.js [--json] [--seconds S]
  *
  * Image data: the shipped Fashion-MNIST subset (28x28x1) and synthetic CIFAR-sized images
  * (32x32x3); event data: synthetic frames shaped like the cifar10-dvs config (T=10, 48x48x2).
@@ -11,14 +11,14 @@
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { eventBatches, type EventBatchOptions } from './eventLoader.js';
-import { loadIdxDataset } from './idx.js';
-import { batches, type BatchOptions } from './loader.js';
+import { eventBatches, type EventBatchOptions } from '../../src/data/eventLoader.js';
+import { loadIdxDataset } from '../../src/data/idx.js';
+import { batches, type BatchOptions } from '../../src/data/loader.js';
 import { createPrefetcher } from './prefetch.js';
-import { packageRoot } from '../util/paths.js';
-import { makeSynthetic } from './synthetic.js';
-import type { EventFrameSet, ImageSet } from './types.js';
-import { createRng } from '../util/rng.js';
+import { packageRoot } from '../../src/util/paths.js';
+import { makeSynthetic } from '../../src/data/synthetic.js';
+import type { EventFrameSet, ImageSet } from '../../src/data/types.js';
+import { createRng } from '../../src/util/rng.js';
 
 export interface BenchRow {
   case: string;
