@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import type { BenchReport } from './report.js';
 import type { CaseResult, Timing } from './measure.js';
 
-const key = (r: { spec: CaseResult['spec'] }): string => `${r.spec.model} T=${r.spec.timesteps} batch ${r.spec.batch}`;
+const key = (r: { spec: CaseResult['spec'] }): string =>
+  `${r.spec.model} T=${r.spec.timesteps} batch ${r.spec.batch}${r.spec.threads === null ? '' : `, ${r.spec.threads} thr`}`;
 const ips = (t: Timing | null): string => (t === null ? '—' : t.imagesPerSecond.toFixed(t.imagesPerSecond >= 100 ? 0 : 1));
 
 function engine(r: CaseResult): string {
@@ -49,7 +50,14 @@ function table(gpuFile: string, cpuFile: string): string {
   }
   for (const f of gpu.failures) rows.push([key(f), 'webgpu', `failed: ${f.error.split('\n')[0]}`, '', '', '', '']);
   const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
-  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+  const source = (r: BenchReport): string => `\`${r.command}\` (${r.createdAt}, 1-min load ${r.machine.loadAverageAtStart.toFixed(1)} → ${r.machine.loadAverageAtEnd.toFixed(1)})`;
+  return [
+    `WebGPU: ${source(gpu)}; CPU: ${source(cpu)}. Machine: ${cpu.machine.cpuModel ?? '?'}, ${cpu.machine.cores} cores.`,
+    '',
+    line(head),
+    line(head.map(() => '---')),
+    ...rows.map(line),
+  ].join('\n');
 }
 
 const args = process.argv.slice(2);
