@@ -1,7 +1,8 @@
 /**
  * `node dist/bench/gpuCompare.js GPU.json CPU.json`: one table of two bench runs (bench.ts's
  * results JSON), the WebGPU engine's next to the CPU engine's, case by case: forward and
- * training img/s, peak RSS, the GPU buffers tfjs held, and the GPU/CPU training ratio.
+ * training img/s, peak RSS, the GPU buffers tfjs held, and the GPU/CPU training ratio (against
+ * each CPU run of the case, one per thread count).
  * `--adapter` instead prints the adapter the WebGPU engine would run on (exit 2 without one).
  * Used by experiments/gpu-bench.sh.
  */
@@ -9,9 +10,9 @@ import { readFileSync } from 'node:fs';
 import type { BenchReport } from './report.js';
 import type { CaseResult, Timing } from './measure.js';
 
-const key = (r: { spec: CaseResult['spec'] }): string =>
-  `${r.spec.model} T=${r.spec.timesteps} batch ${r.spec.batch}${r.spec.threads === null ? '' : `, ${r.spec.threads} thr`}`;
-const ips = (t: Timing | null): string => (t === null ? '—' : t.imagesPerSecond.toFixed(t.imagesPerSecond >= 100 ? 0 : 1));
+/** A case without the thread count: the GPU run has one, the CPU run one per thread count. */
+const key = (r: { spec: CaseResult['spec'] }): string => `${r.spec.model} T=${r.spec.timesteps} batch ${r.spec.batch}`;
+const ips = (t: Timing | null): string => (t === null ? '—' : t.imagesPerSecond.toFixed(t.imagesPerSecond >= 100 ? 0 : t.imagesPerSecond >= 1 ? 1 : 2));
 
 function engine(r: CaseResult): string {
   const a = r.backend.adapter;
@@ -42,11 +43,13 @@ function table(gpuFile: string, cpuFile: string): string {
   const head = ['case', 'engine', 'forward img/s', 'train img/s', 'peak RSS MB', 'GPU buffers MB', 'train GPU/CPU'];
   const rows: string[][] = [];
   for (const g of gpu.cases) {
-    const c = cpu.cases.find((x) => key(x) === key(g));
     const dev = g.memory.peakDeviceMB ?? null;
-    const ratio = c ? (g.train.imagesPerSecond / c.train.imagesPerSecond).toFixed(2) : '—';
-    rows.push([key(g), engine(g), ips(g.forward), ips(g.train), String(Math.round(g.memory.maxRssMB)), dev === null ? '—' : String(Math.round(dev)), ratio]);
-    if (c) rows.push(['', engine(c), ips(c.forward), ips(c.train), String(Math.round(c.memory.maxRssMB)), '—', '']);
+    rows.push([key(g), engine(g), ips(g.forward), ips(g.train), String(Math.round(g.memory.maxRssMB)), dev === null ? '—' : String(Math.round(dev)), '']);
+    for (const c of cpu.cases.filter((x) => key(x) === key(g))) {
+      const label = `${engine(c)}${c.spec.threads === null ? '' : `, ${c.spec.threads} thr`}`;
+      const ratio = (g.train.imagesPerSecond / c.train.imagesPerSecond).toFixed(3);
+      rows.push(['', label, ips(c.forward), ips(c.train), String(Math.round(c.memory.maxRssMB)), '—', ratio]);
+    }
   }
   for (const f of gpu.failures) rows.push([key(f), 'webgpu', `failed: ${f.error.split('\n')[0]}`, '', '', '', '']);
   const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
