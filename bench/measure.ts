@@ -44,6 +44,8 @@ export interface CaseResult {
     peakRssMB: number;
     /** process.resourceUsage().maxRSS: the kernel's high-water mark for this process. */
     maxRssMB: number;
+    /** GPU engines: peak bytes of device buffers tfjs holds (tensors and pooled buffers); else null. */
+    peakDeviceMB: number | null;
     /** Tensors left behind per timed step (0 unless something leaks; null without a warm-up step). */
     tensorsLeakedPerStep: number | null;
   };
@@ -107,27 +109,35 @@ export function trainingStep(
   timesteps: number,
   opt: Optimizer,
   atGradients: () => void = () => {},
-): () => number {
+): () => Promise<number> {
   // Gradients come back keyed by tfjs variable name; the optimizer wants the model's keys.
   const vars = [...model.params.values()];
   const keyOf = new Map([...model.params].map(([k, v]) => [v.name, k]));
-  return () =>
-    tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => crossEntropy(model.forward(x, { training: true, timesteps }), y), vars);
+  return async () => {
+    const value = tf.tidy(() => {
+      const { value: v, grads } = tf.variableGrads(() => crossEntropy(model.forward(x, { training: true, timesteps }), y), vars);
       atGradients();
       const byKey = new Map<string, tf.Tensor>();
       for (const [name, g] of Object.entries(grads)) byKey.set(keyOf.get(name) ?? name, g);
       opt.step(byKey, LR);
-      const loss = value.dataSync()[0];
-      if (!Number.isFinite(loss)) throw new Error(`loss is ${loss}`);
-      return loss;
+      return v;
     });
+    // Read after the update: waits for the whole step on an asynchronous engine (WebGPU).
+    const loss = (await value.data())[0];
+    value.dispose();
+    if (!Number.isFinite(loss)) throw new Error(`loss is ${loss}`);
+    return loss;
+  };
 }
 
 export async function runCase(spec: CaseSpec): Promise<CaseResult> {
   let peakRss = process.memoryUsage().rss;
+  // GPU engines: bytes of device buffers tfjs holds (tensors and its buffer pool).
+  let peakDevice: number | null = null;
   const sample = (): void => {
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    const m = tf.memory() as tf.MemoryInfo & { numBytesAllocatedInGPU?: number };
+    if (m.numBytesAllocatedInGPU !== undefined) peakDevice = Math.max(peakDevice ?? 0, m.numBytesAllocatedInGPU);
   };
   const backend = await initBackend(spec.backend);
   const rng = createRng(spec.seed);
@@ -135,12 +145,14 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
   const { x, y } = makeBatch(spec, rng);
   const T = spec.timesteps;
 
-  const forwardStep = (): void => {
-    tf.tidy(() => {
-      const z = model.forward(x, { training: false, timesteps: T });
-      z.dataSync(); // wait for the result (a no-op on synchronous backends, needed on async ones)
+  const forwardStep = async (): Promise<void> => {
+    const z = tf.tidy(() => {
+      const out = model.forward(x, { training: false, timesteps: T });
       sample(); // activations are still alive here
+      return out;
     });
+    await z.data(); // wait for the result (at once on synchronous backends, needed on async ones)
+    z.dispose();
   };
 
   const opt = createOptimizer(OptimizerSchema.parse({ name: 'adam', lr: LR, weightDecay: 0 }), model.params);
@@ -153,14 +165,14 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
    * `slowStepSeconds`, a first warm-up step slower than that drops the rest of the warm-up and
    * times at most 3 steps (a --full grid case that would otherwise take many minutes).
    */
-  const timed = (f: () => void): { samples: number[]; cpuSamples: number[]; leakedPerStep: number | null } => {
+  const timed = async (f: () => Promise<void>): Promise<{ samples: number[]; cpuSamples: number[]; leakedPerStep: number | null }> => {
     let warmup = spec.warmup;
     let steps = spec.steps;
     let minMs = spec.warmupSeconds * 1000;
     const start = performance.now();
     for (let i = 0; i < warmup || (warmup > 0 && performance.now() - start < minMs); i++) {
       const t0 = performance.now();
-      f();
+      await f();
       sample();
       if (i === 0 && spec.slowStepSeconds !== null && performance.now() - t0 > spec.slowStepSeconds * 1000) {
         warmup = 1;
@@ -175,7 +187,7 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     for (let i = 0; i < steps; i++) {
       const c0 = cpuMs();
       const t0 = performance.now();
-      f();
+      await f();
       samples.push(performance.now() - t0);
       cpuSamples.push(cpuMs() - c0);
       sample();
@@ -185,10 +197,10 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     return { samples, cpuSamples, leakedPerStep };
   };
 
-  const fwd = spec.measureForward ? timed(forwardStep) : null;
+  const fwd = spec.measureForward ? await timed(forwardStep) : null;
   const losses: number[] = [];
-  const trn = timed(() => {
-    losses.push(trainStep());
+  const trn = await timed(async () => {
+    losses.push(await trainStep());
   });
 
   const result: CaseResult = {
@@ -201,6 +213,7 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     memory: {
       peakRssMB: peakRss / MB,
       maxRssMB: (process.resourceUsage().maxRSS * 1024) / MB, // maxRSS is in kilobytes
+      peakDeviceMB: peakDevice === null ? null : peakDevice / MB,
       tensorsLeakedPerStep: trn.leakedPerStep === null ? null : Math.max(fwd?.leakedPerStep ?? 0, trn.leakedPerStep),
     },
     loss: { first: losses[0], last: losses[losses.length - 1] },

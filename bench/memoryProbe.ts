@@ -46,6 +46,6 @@ const step = trainingStep(net, x, y, timesteps, opt, () => line(`step ${s}: grad
 console.log(`${model} T=${timesteps} batch ${batch}, ${optimizer}`);
 line('before the first step');
 for (s = 1; s <= steps; s++) {
-  step();
+  await step();
   line(`step ${s}: updated`);
 }

@@ -47,10 +47,10 @@ for (const config of tf.getKernelsForBackend(backend.name)) {
 const opt = createOptimizer(OptimizerSchema.parse({ name: 'adam', lr: 1e-3, weightDecay: 0 }), net.params);
 const step = trainingStep(net, x, y, timesteps, opt);
 
-step(); // warm-up: kernel JIT, Adam's slots
+await step(); // warm-up: kernel JIT, Adam's slots
 recording = true;
 const t0 = performance.now();
-for (let i = 0; i < steps; i++) step();
+for (let i = 0; i < steps; i++) await step();
 const stepMs = (performance.now() - t0) / steps;
 recording = false;
 

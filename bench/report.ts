@@ -163,6 +163,8 @@ function snnAt(report: BenchReport, spec: CaseSpec, k: number | null): { r?: Cas
 /** "wasm + oneDNN 2.6.3 (1 / 2 thr)" for the table's backend column. */
 function backendLabel(r: CaseResult | undefined, spec: CaseSpec, ks: (number | null)[]): string {
   if (!r) return spec.backend;
+  const adapter = r.backend.adapter;
+  if (adapter !== undefined) return `${r.backend.name} (${adapter.device || adapter.vendor}${adapter.software ? ', software' : ''})`;
   const native = r.backend.native ? ` + ${r.backend.native.split(',')[0]}` : '';
   const threads = ks.every((k) => k === null) ? r.backend.threads : ks.join(' / ');
   return threads === null ? `${r.backend.name}${native}` : `${r.backend.name}${native} (${threads} thr)`;
@@ -202,7 +204,8 @@ export function formatTable(report: BenchReport): string {
       first ? first.parameters.toLocaleString('en-US') : '—',
       snnCell((r) => rate(r.forward, spec.steps), true),
       snnCell((r) => rate(r.train, spec.steps), true),
-      snnCell((r) => String(Math.round(r.memory.maxRssMB)), false),
+      // GPU engines add the device buffers tfjs held at its peak (older results have no field).
+      snnCell((r) => `${Math.round(r.memory.maxRssMB)}${(r.memory.peakDeviceMB ?? null) === null ? '' : ` + ${Math.round(r.memory.peakDeviceMB ?? 0)} on the GPU`}`, false),
     ];
     if (withTorch) {
       const runs = thr.map((k) => report.torch.runs.find((x) => sameCase(x, spec) && x.threads === k));

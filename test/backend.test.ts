@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/engine/backend.js';
 import { isUserError } from '../src/util/errors.js';
+import { adapterLine, isSoftwareAdapter } from '../src/backends/webgpu/device.js';
+import { backendLine, type BackendInfo } from '../src/engine/backend.js';
 
 function installed(pkg: string): boolean {
   try {
@@ -45,9 +47,11 @@ test("initBackend('auto') loads a backend and records the missing native package
   assert.equal(info.requested, 'auto');
   assert.equal(info.name, 'wasm');
   assert.equal(tf.getBackend(), 'wasm');
-  assert.equal(info.fallbacks.length, 2);
-  assert.match(info.fallbacks[0], /^tensorflow-gpu: @tensorflow\/tfjs-node-gpu is not installed/);
-  assert.match(info.fallbacks[1], /^tensorflow: @tensorflow\/tfjs-node is not installed/);
+  assert.equal(info.fallbacks.length, 3);
+  // No GPU here: Dawn finds lavapipe (a software device, never chosen by auto) or no adapter.
+  assert.match(info.fallbacks[0], /^webgpu: (no GPU device node|the only adapter is a software device|Dawn found no GPU adapter|the 'webgpu' package)/);
+  assert.match(info.fallbacks[1], /^tensorflow-gpu: @tensorflow\/tfjs-node-gpu is not installed/);
+  assert.match(info.fallbacks[2], /^tensorflow: @tensorflow\/tfjs-node is not installed/);
 });
 
 test("a forced 'tensorflow-gpu' that cannot load throws a one-line UserError naming it", { skip: nativeInstalled && 'tfjs-node is installed here' }, async () => {
@@ -60,4 +64,28 @@ test("a forced 'tensorflow-gpu' that cannot load throws a one-line UserError nam
   });
   assert.equal(tf.getBackend(), before, 'a failed choice leaves the current backend alone');
   await assert.rejects(initBackend('tensorflow'), /backend 'tensorflow' is not available/);
+});
+
+test('software adapters are recognised from what they report; GPUs are not', () => {
+  // As Dawn reports them: Mesa's lavapipe (Debian bookworm-backports), SwiftShader, an NVIDIA GPU
+  // on Vulkan, an AMD GPU on Mesa's RADV, Apple silicon on Metal.
+  const lavapipe = { vendor: 'mesa', architecture: 'software', device: 'llvmpipe-llvm-15-0-6-256-bits-', description: 'llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1' };
+  assert.equal(isSoftwareAdapter(lavapipe, false), true);
+  assert.equal(isSoftwareAdapter({ vendor: 'google', architecture: '', device: 'swiftshader device', description: 'SwiftShader Device (Subzero)' }, false), true);
+  assert.equal(isSoftwareAdapter({ vendor: 'nvidia', architecture: 'ampere', device: '', description: 'NVIDIA: 550.54.14 550.54.14.0' }, false), false);
+  assert.equal(isSoftwareAdapter({ vendor: 'amd', architecture: 'rdna-2', device: '', description: 'radv: Mesa 25.0.7' }, false), false);
+  assert.equal(isSoftwareAdapter({ vendor: 'apple', architecture: 'metal-3', device: '', description: '' }, false), false);
+  // Dawn's own flag wins over the names
+  assert.equal(isSoftwareAdapter({ vendor: 'x', architecture: 'y', device: 'z', description: '' }, true), true);
+  assert.equal(
+    adapterLine({ ...lavapipe, software: true }),
+    'mesa llvmpipe-llvm-15-0-6-256-bits- (llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1; software)',
+  );
+  // the first line of a run's log
+  const info: BackendInfo = {
+    requested: 'webgpu', name: 'webgpu', package: '@tensorflow/tfjs-backend-webgpu', version: '4.22.0', threads: null, fallbacks: [], native: null,
+    adapter: { vendor: 'nvidia', architecture: 'ampere', device: '', description: 'NVIDIA: 550.54.14', software: false },
+  };
+  assert.equal(backendLine(info), 'backend webgpu (adapter: nvidia (NVIDIA: 550.54.14))');
+  assert.equal(backendLine({ ...info, name: 'wasm', adapter: undefined, native: 'oneDNN 2.6.3, 2 threads' }), 'backend wasm (convolutions: oneDNN 2.6.3, 2 threads)');
 });

@@ -13,7 +13,7 @@ const posInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
 const posNum = z.number().positive();
 
-export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['auto', 'webgpu', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export const DATASETS = ['fashion-mnist', 'mnist', 'cifar10', 'cifar100', 'cifar10-dvs', 'synthetic', 'imagefolder'] as const;
 /** crop: zero-pad and crop back; flip: horizontal; roll: circular shift (DVS frames, as torch.roll). */
 export const AUGMENTS = ['crop', 'flip', 'roll'] as const;

@@ -3,6 +3,8 @@
  * @tensorflow/tfjs-node) are optional dependencies whose install downloads libtensorflow, so
  * they are imported dynamically and may be missing; wasm ships with the project, plain-JS cpu is
  * the last resort. `auto` takes the first that loads and records why the others did not.
+ * WebGPU (Dawn, see webgpu.ts) comes first in `auto` but only on a real GPU adapter: a
+ * software one is slower than wasm and is used only when asked for by name.
  */
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
@@ -11,8 +13,9 @@ import { guardWasmHeap } from '../backends/wasm-native/heapGuard.js';
 import { UserError } from '../util/errors.js';
 import { registerWasmTrainingKernels, setNativeConvolutions } from '../backends/wasm-native/kernels/index.js';
 import { nativeStatus } from '../backends/wasm-native/native.js';
+import { adapterLine, registerWebgpuBackend, WebgpuUnavailable, type AdapterDescription } from '../backends/webgpu/device.js';
 
-export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendChoice = 'auto' | 'webgpu' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
 export interface BackendInfo {
   requested: BackendChoice;
@@ -31,11 +34,19 @@ export interface BackendInfo {
    */
   native: string | null;
   nativeWhy?: string;
+  /** webgpu only: the GPU adapter the engine runs on. */
+  adapter?: AdapterDescription;
+}
+
+/** "backend webgpu (adapter: …)" / "backend wasm (convolutions: …)": the first line of a run's log. */
+export function backendLine(b: BackendInfo): string {
+  if (b.adapter !== undefined) return `backend ${b.name} (adapter: ${adapterLine(b.adapter)})`;
+  return `backend ${b.name}${b.native !== null ? ` (convolutions: ${b.native})` : ''}`;
 }
 
 type Concrete = Exclude<BackendChoice, 'auto'>;
 
-const AUTO_ORDER: readonly Concrete[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+const AUTO_ORDER: readonly Concrete[] = ['webgpu', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 
 /** A backend that cannot run here; the message completes "backend 'x' is not available: ". */
 class Unavailable extends Error {}
@@ -49,6 +60,7 @@ interface Loaded {
   note?: string;
   native?: string | null;
   nativeWhy?: string;
+  adapter?: AdapterDescription;
 }
 
 const requireHere = createRequire(import.meta.url);
@@ -109,6 +121,18 @@ async function loadNative(pkg: string, installHint: string): Promise<Loaded> {
 }
 
 const loaders: Record<Concrete, (forced: boolean) => Promise<Loaded>> = {
+  webgpu: async (forced) => {
+    let adapter: AdapterDescription;
+    try {
+      adapter = await registerWebgpuBackend(forced);
+    } catch (e) {
+      throw new Unavailable(e instanceof WebgpuUnavailable ? e.message : `the WebGPU engine failed to load: ${firstLine(e)}`);
+    }
+    const { registerWebgpuTrainingKernels } = await import('../backends/webgpu/index.js');
+    registerWebgpuTrainingKernels();
+    await activate('webgpu', 'the WebGPU engine');
+    return { name: tf.getBackend(), package: '@tensorflow/tfjs-backend-webgpu', version: packageVersion('@tensorflow/tfjs-backend-webgpu'), threads: null, adapter };
+  },
   'tensorflow-gpu': async (forced) => {
     const loaded = await loadNative('@tensorflow/tfjs-node-gpu', 'npm i @tensorflow/tfjs-node-gpu on a CUDA machine');
     if (usesGpu()) return loaded;
@@ -142,7 +166,8 @@ const loaders: Record<Concrete, (forced: boolean) => Promise<Loaded>> = {
 
 /**
  * Selects and initialises a backend. A forced choice that cannot load throws a UserError naming
- * the backend and the reason; `auto` falls back in the order tensorflow-gpu, tensorflow, wasm, cpu.
+ * the backend and the reason; `auto` falls back in the order webgpu (a hardware adapter only),
+ * tensorflow-gpu, tensorflow, wasm, cpu.
  */
 export async function initBackend(choice: BackendChoice): Promise<BackendInfo> {
   // PROD only mutes tfjs's console hints (e.g. "install tfjs-node"); this CLI reports the backend itself.
@@ -162,6 +187,7 @@ export async function initBackend(choice: BackendChoice): Promise<BackendInfo> {
         fallbacks,
         native: loaded.native ?? null,
         ...(loaded.nativeWhy !== undefined ? { nativeWhy: loaded.nativeWhy } : {}),
+        ...(loaded.adapter !== undefined ? { adapter: loaded.adapter } : {}),
       };
     } catch (e) {
       const reason = e instanceof Unavailable ? e.message : firstLine(e);

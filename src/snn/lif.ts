@@ -33,6 +33,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { NeuronConfig, SurrogateConfig } from '../config/schema.js';
 import type { NeuronAttrs } from '../engine/snnKernels.js';
 import { multiStepNeuron } from '../engine/snnOps.js';
+import { readScalars, syncReadsWork } from '../engine/hostReads.js';
 import { SURROGATE_DEFAULT_ALPHA, surrogateDerivative, type SurrogateFn } from './surrogate.js';
 
 export interface NeuronParams {
@@ -69,6 +70,16 @@ export function neuronParams(cfg: NeuronConfig, smooth = false): NeuronParams {
 export interface SpikeTally {
   spikes: number;
   neurons: number;
+  /** Counts not yet read, on an engine that reads only asynchronously (`settleTally` adds them). */
+  pending?: tf.Tensor[];
+}
+
+/** Adds the tally's pending counts to `spikes`. */
+export async function settleTally(tally: SpikeTally): Promise<void> {
+  const pending = tally.pending ?? [];
+  tally.pending = [];
+  for (const n of await readScalars(pending)) tally.spikes += n;
+  tf.dispose(pending);
 }
 
 /** The kernels' attributes for a layer whose input holds T blocks in time order. */
@@ -91,9 +102,13 @@ export function neuronAttrs(p: NeuronParams, T: number): NeuronAttrs {
 function count(spikes: tf.Tensor, tally: SpikeTally | undefined): void {
   if (tally === undefined) return;
   const n = tf.tidy(() => tf.sum(tf.cast(spikes, 'int32')));
+  tally.neurons += spikes.size;
+  if (!syncReadsWork()) {
+    (tally.pending ??= []).push(tf.keep(n));
+    return;
+  }
   tally.spikes += n.dataSync()[0];
   n.dispose();
-  tally.neurons += spikes.size;
 }
 
 /**

@@ -52,7 +52,7 @@ export async function runEval(req: EvalRequest): Promise<EvalOutcome & { backend
     for (const t of [...ck.weights.values(), ...ck.optimizer.values()]) t.dispose();
     const split = req.split ?? 'test';
     const T = req.timesteps ?? cfg.model.timesteps;
-    const res = evaluate(model, data, { timesteps: T, batchSize: cfg.data.testBatchSize, split, onBatch: req.onBatch, perImage: req.perImage });
+    const res = await evaluate(model, data, { timesteps: T, batchSize: cfg.data.testBatchSize, split, onBatch: req.onBatch, perImage: req.perImage });
     const epoch = typeof ck.state.epoch === 'number' ? ck.state.epoch : null;
     return {
       ...res,

@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { DataSource } from './dataSource.js';
 import type { SpikingModel } from '../models/types.js';
-import type { SpikeTally } from '../snn/lif.js';
+import { settleTally, type SpikeTally } from '../snn/lif.js';
+import { readScalars } from '../engine/hostReads.js';
 import { crossEntropy } from '../losses/crossEntropy.js';
 import { summarizeRates } from '../snn/firingRates.js';
 
@@ -45,7 +46,7 @@ export interface EvalOptions {
   perImage?: boolean;
 }
 
-export function evaluate(model: SpikingModel, data: DataSource, o: EvalOptions): EvalResult {
+export async function evaluate(model: SpikingModel, data: DataSource, o: EvalOptions): Promise<EvalResult> {
   const split = o.split ?? 'test';
   const t0 = performance.now();
   const tallies = new Map<string, SpikeTally>();
@@ -59,22 +60,26 @@ export function evaluate(model: SpikingModel, data: DataSource, o: EvalOptions):
   const spikes: number[] = [];
   const it = data.batches(split, { batchSize: o.batchSize, shuffle: false, rng: null, augment: [], cropPadding: 0, dropLast: false });
   for (const b of it) {
-    const [loss, hits] = tf.tidy(() => {
+    const imageSpikes = o.perImage ? new Float64Array(b.size) : undefined;
+    const out = tf.tidy(() => {
       const x = tf.tensor4d(b.x, b.shape);
       const y = tf.tensor1d(b.y, 'int32');
-      const imageSpikes = o.perImage ? new Float64Array(b.size) : undefined;
       const logits = model.forward(x, { training: false, timesteps: o.timesteps, tallies, noiseSeed: seen, imageSpikes });
       const l = crossEntropy(logits, y).mul(b.size);
       const pred = tf.argMax(logits, 1);
       const h = tf.sum(tf.cast(tf.equal(pred, y), 'float32'));
-      if (o.perImage) {
-        labels.push(...b.y);
-        predictions.push(...pred.dataSync());
-        logitRows.push(logits.dataSync() as Float32Array);
-        spikes.push(...imageSpikes!);
-      }
-      return [l.dataSync()[0], h.dataSync()[0]];
+      return o.perImage ? [l, h, pred, logits] : [l, h];
     });
+    // One wait per batch for the numbers (the WebGPU engine reads only asynchronously).
+    const [loss, hits] = await readScalars(out.slice(0, 2));
+    if (o.perImage) {
+      labels.push(...b.y);
+      predictions.push(...(await out[2].data()));
+      logitRows.push((await out[3].data()) as Float32Array);
+      spikes.push(...imageSpikes!);
+    }
+    tf.dispose(out);
+    for (const t of tallies.values()) await settleTally(t);
     lossSum += loss;
     correct += hits;
     seen += b.size;

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { writeFileAtomic } from '../runs/atomic.js';
 import { applySet, configToYaml, validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { initBackend, type BackendInfo } from '../engine/backend.js';
+import { backendLine, initBackend, type BackendInfo } from '../engine/backend.js';
 import { datasetInput } from '../data/shapes.js';
 import { loadSource, type DataSource } from './dataSource.js';
 import { buildModel, type SpikingModel } from '../models/index.js';
@@ -243,8 +243,8 @@ async function trainSession(req: TrainRequest, claimed: string[]): Promise<Train
   // Not worth a warning: the checkpoint was complete, only the link to it was not yet moved.
   if (adopted) logger.info({ checkpoint: adopted }, 'checkpoints/last moved to a complete checkpoint written just before the previous session stopped');
   logger.info(
-    { backend: backend.name, package: backend.package, threads: backend.threads, native: backend.native, nativeWhy: backend.nativeWhy, fallbacks: backend.fallbacks },
-    `backend ${backend.name}${backend.native !== null ? ` (convolutions: ${backend.native})` : ''}`,
+    { backend: backend.name, package: backend.package, threads: backend.threads, native: backend.native, nativeWhy: backend.nativeWhy, adapter: backend.adapter, fallbacks: backend.fallbacks },
+    backendLine(backend),
   );
   logger.info({ config: cfg, data: meta.data, parameters: [...model.params.values()].reduce((n, v) => n + v.size, 0) }, 'start');
   // A second SIGINT/SIGTERM ends the process at once (cli/train.ts): summary.json must not stay `running`.

@@ -22,6 +22,7 @@ import { readMetrics, writeMetrics, type MetricsRow } from '../runs/metrics.js';
 import { openEventLog } from '../runs/tensorboard.js';
 import { lastCheckpointNote, pointLink, pruneCheckpoints, writeCheckpoint, type CheckpointData } from '../runs/checkpoint.js';
 import { stepHook } from '../util/testHooks.js';
+import { prefetch, readScalars } from '../engine/hostReads.js';
 import { createOptimizer } from './optimizer.js';
 import { learningRate } from './schedule.js';
 import { evaluate, type EvalResult } from './evaluate.js';
@@ -101,8 +102,9 @@ export function loadModelTensors(model: SpikingModel, weights: Map<string, tf.Te
   }
 }
 
-function globalNormClip(grads: Map<string, tf.Tensor>, maxNorm: number): Map<string, tf.Tensor> {
-  const norm = Math.sqrt([...grads.values()].reduce((s, g) => s + tf.sum(tf.square(g)).dataSync()[0], 0));
+/** Scales the gradients to global norm `maxNorm` when larger; `squares` holds Σg² of each. */
+function globalNormClip(grads: Map<string, tf.Tensor>, squares: readonly number[], maxNorm: number): Map<string, tf.Tensor> {
+  const norm = Math.sqrt(squares.reduce((s, q) => s + q, 0));
   if (norm <= maxNorm) return grads;
   const k = maxNorm / (norm + 1e-6);
   return new Map([...grads].map(([n, g]) => [n, g.mul(k)]));
@@ -178,11 +180,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   };
   const energyOf = (ev: EvalResult): EnergyEstimate => estimateEnergy(model, { ...ev.firingRates, ...ev.inputRates }, T);
 
-  const saveCheckpoint = (tag: string, best: boolean): void => {
+  const saveCheckpoint = async (tag: string, best: boolean): Promise<void> => {
     const optState = opt.state();
+    const weights = modelTensors(model);
+    const twinWeights = twin ? modelTensors(twin.model) : undefined;
+    await prefetch([...weights.values(), ...(twinWeights?.values() ?? []), ...optState.tensors.values()]);
     writeCheckpoint(paths.checkpoints, tag, {
-      weights: modelTensors(model),
-      twin: twin ? modelTensors(twin.model) : undefined,
+      weights,
+      twin: twinWeights,
       optimizer: optState.tensors,
       state: { ...state, config: cfg.name, configSha256: o.configSha256 },
     });
@@ -222,7 +227,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         continue;
       }
       lr = learningRate(cfg.train.schedule, cfg.train.optimizer.lr, state.step, stepsPerEpoch, cfg.train.epochs);
-      const [loss, hits, twinHits, terms] = tf.tidy(() => {
+      // The step's tensors, then its numbers read in one wait (the WebGPU engine reads only
+      // asynchronously), then the update.
+      const step = tf.tidy(() => {
         const x = tf.tensor4d(batch.x, batch.shape);
         const y = tf.tensor1d(batch.y, 'int32');
         type Kept = { logits: tf.Tensor2D; twinLogits: tf.Tensor2D | null; terms: Record<string, tf.Scalar> };
@@ -237,28 +244,34 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
           return out.total;
         }, vars);
         const k = kept as unknown as Kept;
-        // tf.keep lets these escape variableGrads' scope; they are released here, after use.
-        const release = (): void => tf.dispose([k.logits, ...(k.twinLogits ? [k.twinLogits] : []), ...Object.values(k.terms)]);
-        let byKey = new Map<string, tf.Tensor>();
-        for (const [name, g] of Object.entries(grads)) byKey.set(keyOf.get(name) ?? name, g);
-        if (cfg.train.gradClip !== null) byKey = globalNormClip(byKey, cfg.train.gradClip);
-        const l = stepHook(value.dataSync()[0], { epoch: epoch + 1, batch: b + 1, step: state.step + 1 }); // SNN_TEST_* hooks
-        if (!Number.isFinite(l)) {
-          if (cfg.train.onNonFinite !== 'skip') {
-            const where = `epoch ${epoch + 1}, step ${state.step + 1}, batch ${b + 1} of ${stepsPerEpoch}`;
-            throw new Error(`loss is ${l} at ${where}; run stopped, ${lastCheckpointNote(paths.checkpoints)} (train.onNonFinite: skip skips such steps)`);
-          }
-          release();
-          return [l, 0, 0, {} as Record<string, number>] as const; // no update
-        }
-        opt.step(byKey, lr);
-        const hitsOf = (z: tf.Tensor2D): number => tf.sum(tf.cast(tf.equal(tf.argMax(z, 1), y), 'float32')).dataSync()[0];
-        const termValues = Object.fromEntries(Object.entries(k.terms).map(([n, t]) => [n, t.dataSync()[0]]));
+        const hitsOf = (z: tf.Tensor2D): tf.Tensor => tf.sum(tf.cast(tf.equal(tf.argMax(z, 1), y), 'float32'));
         const hits = hitsOf(k.logits);
-        const twinHits = k.twinLogits ? hitsOf(k.twinLogits) : 0;
-        release();
-        return [l, hits, twinHits, termValues] as const;
+        const twinHits = k.twinLogits ? hitsOf(k.twinLogits) : tf.scalar(0);
+        // tf.keep let the logits escape variableGrads' scope; released once counted.
+        tf.dispose([k.logits, ...(k.twinLogits ? [k.twinLogits] : [])]);
+        const squares = cfg.train.gradClip === null ? [] : Object.values(grads).map((g) => tf.sum(tf.square(g)));
+        return { value, grads, squares, hits, twinHits, terms: k.terms };
       });
+      const termNames = Object.keys(step.terms);
+      const numbers = await readScalars([step.value, step.hits, step.twinHits, ...termNames.map((n) => step.terms[n]), ...step.squares]);
+      const [lossRaw, hits, twinHits] = numbers;
+      const terms = Object.fromEntries(termNames.map((n, i) => [n, numbers[3 + i]]));
+      const loss = stepHook(lossRaw, { epoch: epoch + 1, batch: b + 1, step: state.step + 1 }); // SNN_TEST_* hooks
+      const release = (): void => tf.dispose(step);
+      if (!Number.isFinite(loss) && cfg.train.onNonFinite !== 'skip') {
+        release();
+        const where = `epoch ${epoch + 1}, step ${state.step + 1}, batch ${b + 1} of ${stepsPerEpoch}`;
+        throw new Error(`loss is ${loss} at ${where}; run stopped, ${lastCheckpointNote(paths.checkpoints)} (train.onNonFinite: skip skips such steps)`);
+      }
+      if (Number.isFinite(loss)) {
+        tf.tidy(() => {
+          let byKey = new Map<string, tf.Tensor>();
+          for (const [name, g] of Object.entries(step.grads)) byKey.set(keyOf.get(name) ?? name, g);
+          if (cfg.train.gradClip !== null) byKey = globalNormClip(byKey, numbers.slice(3 + termNames.length), cfg.train.gradClip);
+          opt.step(byKey, lr);
+        });
+      }
+      release();
       if (!Number.isFinite(loss)) {
         // train.onNonFinite: skip. The batch is done but is no step: nothing was applied or counted.
         state.skipped = (state.skipped ?? 0) + 1;
@@ -294,7 +307,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       state.partial = { lossSum, correct, seen, terms: termSums, twinCorrect };
       state.seconds += (performance.now() - t0) / 1000;
       const tag = `epoch-${String(epoch + 1).padStart(4, '0')}-batch-${String(b).padStart(6, '0')}`;
-      saveCheckpoint(tag, false);
+      await saveCheckpoint(tag, false);
       logger.warn({ epoch: epoch + 1, batch: b, step: state.step }, 'interrupted; checkpoint written');
       break;
     }
@@ -302,12 +315,12 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const isLast = epoch + 1 === cfg.train.epochs;
     const doEval = isLast || (epoch + 1) % cfg.train.evalEvery === 0;
     const ev = doEval
-      ? evaluate(model, data, { timesteps: T, batchSize: cfg.data.testBatchSize })
+      ? await evaluate(model, data, { timesteps: T, batchSize: cfg.data.testBatchSize })
       : null;
     if (ev) lastEval = ev;
     const twinEv =
       doEval && twin
-        ? evaluate(twin.model, data, { timesteps: twin.timesteps, batchSize: cfg.data.testBatchSize })
+        ? await evaluate(twin.model, data, { timesteps: twin.timesteps, batchSize: cfg.data.testBatchSize })
         : null;
     state.epoch = epoch + 1;
     state.rng = rng.state();
@@ -337,7 +350,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     rows.push(row);
     writeMetrics(paths.metrics, rows);
     events.epoch(row, ev?.firingRates ?? null, model.params);
-    saveCheckpoint(`epoch-${String(epoch + 1).padStart(4, '0')}`, improved);
+    await saveCheckpoint(`epoch-${String(epoch + 1).padStart(4, '0')}`, improved);
     logger.info({ ...row, firingRates: ev?.firingRates }, 'epoch');
     reporter.epochEnd(row);
     summary(isLast ? 'completed' : 'running', ev);
@@ -346,7 +359,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   else if (lastEval === null) {
     // Resumed after the last epoch's checkpoint but before the run was marked completed (a kill
     // in between): nothing is left to train; evaluate once so the summary is whole.
-    lastEval = evaluate(model, data, { timesteps: T, batchSize: cfg.data.testBatchSize });
+    lastEval = await evaluate(model, data, { timesteps: T, batchSize: cfg.data.testBatchSize });
     summary('completed', lastEval);
   }
   opt.dispose();
