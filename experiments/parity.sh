@@ -6,7 +6,7 @@
 # differ: compare the means against the spread). Writes the table to $OUT, generated.
 #
 # Knobs (environment): SNN (node bin/snn), PYTHON (/usr/bin/python3), RUNS (runs/parity),
-# SEEDS (1,2,3), JOBS (2: runs at once, both frameworks), TRAIN_LIMIT (10000), TEST_LIMIT (2000),
+# SEEDS (1,2,3), JOBS (2: runs at once, both frameworks), TRAIN_LIMIT (5000), TEST_LIMIT (2000),
 # EPOCHS (1), and the neuron: TAU (2), THRESHOLD (0.5), ALPHA (4, sigmoid surrogate), TDBN (false).
 # The neuron defaults are the ones the defaults sweep chose (docs/results-defaults.md).
 # Re-running resumes: finished snn runs are skipped, and so are seeds whose PyTorch JSON exists.
@@ -17,7 +17,7 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 RUNS=${RUNS:-runs/parity}
 SEEDS=${SEEDS:-1,2,3}
 JOBS=${JOBS:-2}
-TRAIN_LIMIT=${TRAIN_LIMIT:-10000}
+TRAIN_LIMIT=${TRAIN_LIMIT:-5000}
 TEST_LIMIT=${TEST_LIMIT:-2000}
 EPOCHS=${EPOCHS:-1}
 TAU=${TAU:-2}
