@@ -413,15 +413,17 @@ test('NIR: opens with h5wasm, node types, fields, shapes and edges as the spec h
   }
 });
 
-test('NIR: DA means become Scale nodes, global pooling AvgPool2d + Flatten; what NIR cannot express is refused', async () => {
+test('NIR: DA sums and dense links become edges, global pooling AvgPool2d + Flatten; what NIR cannot express is refused', async () => {
   const da = smallModel({ arch: 'danet', blocks: [2, 1] });
   const r19 = smallModel({ preset: 'resnet19', widths: [4, 6, 8], blocks: [1, 1, 1] });
   try {
     const g = toNirGraph(exportModel(da, input, 4, 3, { ternary: true }), {});
-    const scale = g.nodes.get('stage1.block1.in')!;
-    assert.equal(scale.type, 'Scale');
-    assert.equal((arr(scale.fields.scale).data as Float32Array)[0], 0.5);
-    assert.equal(g.edges.filter(([, d]) => d === 'stage1.block1.in').length, 2);
+    const into = (d: string): string[] => g.edges.filter(([, to]) => to === d).map(([from]) => from).sort();
+    // A sum is NIR's implicit addition at a node's input: block 1 reads x0 + y1.
+    assert.deepEqual(into('stage1.block1.conv1'), ['stage1.block0.sn_out', 'stage1.transition.sn']);
+    // Stage 2 reads stage 1's output (x0 + y1 + y2) plus the stem's, projected by its own link.
+    assert.deepEqual(into('stage2.transition'), ['stage1.block0.sn_out', 'stage1.block1.sn_out', 'stage1.transition.sn', 'stage2.from_stem.sn']);
+    assert.deepEqual(into('stage2.from_stem'), ['stem.sn']);
     const g19 = toNirGraph(exportModel(r19, input, 4, 3, { ternary: true }), {});
     assert.equal(g19.nodes.get('pool')!.type, 'AvgPool2d');
     assert.equal(g19.nodes.get('pool.flatten')!.type, 'Flatten');

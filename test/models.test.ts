@@ -112,13 +112,16 @@ test('each connection computes its formula on a hand-made input', () => {
   assert.deepEqual(expected, [4, 0.3, 3.5, 0.7]);
 });
 
-test('a densely additive stage averages the stage input and every earlier block output', () => {
+test('a densely additive stage sums the stage input and every earlier block output', () => {
   const x = [1, 1, 0, 1];
   const y1 = lif(lif(x.map((v) => 2.5 * v)).map((s) => 1.5 * s));
-  const in2 = x.map((v, i) => (v + y1[i]) / 2);
+  const in2 = x.map((v, i) => v + y1[i]);
   const y2 = lif(lif(in2.map((v) => 2.5 * v)).map((s) => 1.5 * s));
-  const out = x.map((v, i) => (v + y1[i] + y2[i]) / 3);
+  const out = x.map((v, i) => v + y1[i] + y2[i]);
   near(runBlock('da2', x, 2.5, 1.5), out);
+  // By hand: y1 = SN(1.5 · SN(2.5 x)) = [0, 1, 0, 0] (as SEW's A above), in2 = [1, 2, 0, 1],
+  // SN(2.5 · in2): H = 1.25 (fires), 5 (fires), 0, 1.25 (fires) → [1, 1, 0, 1], y2 = y1.
+  assert.deepEqual(out, [1, 3, 0, 1]);
 });
 
 test('snn model prints layers, shapes, parameters, MACs and shortcut joins', () => {
@@ -131,5 +134,5 @@ test('snn model prints layers, shapes, parameters, MACs and shortcut joins', () 
   assert.equal(j.code, 0, j.stderr);
   const s = JSON.parse(j.stdout) as { connection: string; layers: { key: string; note?: string }[] };
   assert.equal(s.connection, 'da');
-  assert.ok(s.layers.some((l) => l.note === 'mean(x0, y1)'));
+  assert.ok(s.layers.some((l) => l.note === 'x0 + y1'));
 });

@@ -105,6 +105,16 @@ export const NeuronSchema = z
   })
   .prefault({});
 
+/** DANet (connection `da`), reconstructed from its abstract (src/models/danet.ts). */
+export const DanetSchema = z
+  .strictObject({
+    /** dense: every earlier stage's output (the stem's included) is projected and added to each later stage's input; none: stages chained only. */
+    links: z.enum(['dense', 'none']).default('dense'),
+    /** Pre-activation blocks (SN-conv-BN, a real-valued stream, as MS-ResNet) instead of post-activation (conv-BN-SN, spikes). */
+    preActivation: z.boolean().default(false),
+  })
+  .prefault({});
+
 export const ModelSchema = z
   .strictObject({
     arch: z.enum(ARCHS).default('spiking-resnet'),
@@ -124,6 +134,9 @@ export const ModelSchema = z
     encoding: z.enum(['direct', 'rate', 'frames']).default('direct'),
     /** Threshold-dependent BN (Zheng et al. 2021): BN outputs scaled by α·V_th, α = 1/√2 where two branches join. */
     tdBN: z.boolean().default(false),
+    /** γ = 0 for each residual branch's last BN, so every block starts as its shortcut; null: true for membrane (MS-ResNet's code), false otherwise. */
+    zeroInitResidual: z.boolean().nullable().default(null),
+    danet: DanetSchema,
     neuron: NeuronSchema,
   })
   .prefault({});
@@ -195,9 +208,9 @@ export const TnaSchema = z
     lambda: z.number().nonnegative().default(0.005),
     twin: z
       .strictObject({
-        /** The twin's weight precision (32: float). */
-        bits: z.union([z.literal(32), z.literal(8), z.literal(4), z.literal(2), z.literal(1)]).default(32),
-        /** The twin's neuron type; null: the SNN's. */
+        /** The twin's weight precision; null: the SNN's (the identical twin of the TNA paper); 32: a float twin (a variant). */
+        bits: z.union([z.literal(32), z.literal(8), z.literal(4), z.literal(2), z.literal(1)]).nullable().default(null),
+        /** The twin's neuron type; null: the SNN's; relu: an ANN twin (a variant). */
         neuron: z.enum(NEURONS).nullable().default(null),
         /** The twin's initialisation seed; null: the run seed + 1 (independent of the SNN's). */
         seed: z.number().int().min(0).max(0xffffffff).nullable().default(null),
@@ -232,6 +245,7 @@ export type Config = z.infer<typeof ConfigSchema>;
 export type DataConfig = z.infer<typeof DataSchema>;
 export type DvsConfig = z.infer<typeof DvsSchema>;
 export type ModelConfig = z.infer<typeof ModelSchema>;
+export type DanetConfig = z.infer<typeof DanetSchema>;
 export type NeuronConfig = z.infer<typeof NeuronSchema>;
 export type SurrogateConfig = z.infer<typeof SurrogateSchema>;
 export type TrainConfig = z.infer<typeof TrainSchema>;

@@ -15,11 +15,17 @@
  *                                    y = x + BN(conv(SN(... BN(conv(SN(x))))))
  *   The shortcut carries membrane-like real values; its downsampling form is BN(conv1×1(x)).
  * - `da` (densely additive): see `danet.ts`; within a stage a block has no shortcut of its own,
- *   y_k = SN(F(in_k)), and the stage wires blocks together densely.
+ *   y_k = SN(F(in_k)), in_k = x_0 + y_1 + … + y_{k−1} (SEW-ADD's identity path), and dense
+ *   additive links join the stages.
+ *
+ * `model.zeroInitResidual` starts each branch's last BN at γ = 0, so that a block starts as its
+ * shortcut (torchvision's zero_init_residual; MS-ResNet's code does it for every block, so it is
+ * the default for `membrane`).
  *
  * With `model.tdBN`, BNs whose outputs are summed before a neuron (the last BN of the branch
  * and the shortcut's BN in `spike`) use α = 1/√2, all others α = 1 (Zheng et al. 2021).
  */
+import type { ModelConfig } from '../config/schema.js';
 import type { Builder, FeatureShape, Piece } from './builder.js';
 import type { BlockKind } from './presets.js';
 
@@ -55,6 +61,10 @@ export function branchConvs(kind: BlockKind, width: number, stride: number): { k
       ];
 }
 
+/** Whether each residual branch's last BN starts at γ = 0: the config's, else MS-ResNet's default for its pre-activation blocks. */
+export const zeroInitResidual = (cfg: ModelConfig, connection: Connection): boolean =>
+  cfg.zeroInitResidual ?? (connection === 'membrane' || (connection === 'da' && cfg.danet.preActivation));
+
 export const blockOutChannels = (kind: BlockKind, width: number): number => (kind === 'basic' ? width : width * 4);
 
 /**
@@ -67,7 +77,8 @@ export function postActivationBranch(b: Builder, spec: BlockSpec, lastAlpha: num
   let shape = spec.input;
   convs.forEach((c, i) => {
     const last = i === convs.length - 1;
-    const cb = b.convBn(`${spec.key}.conv${i + 1}`, shape, c.out, c.k, c.s, last ? lastAlpha : 1);
+    const o = last ? { tdAlpha: lastAlpha, zeroGamma: zeroInitResidual(b.cfg, spec.connection) } : {};
+    const cb = b.convBn(`${spec.key}.conv${i + 1}`, shape, c.out, c.k, c.s, o);
     shape = cb.shape;
     pieces.push(cb.piece);
     if (!last) pieces.push(b.neuron(`${spec.key}.sn${i + 1}`, shape));
@@ -76,13 +87,14 @@ export function postActivationBranch(b: Builder, spec: BlockSpec, lastAlpha: num
 }
 
 /** Pre-activation branch (MS-ResNet): SN-conv-BN for every conv. */
-function preActivationBranch(b: Builder, spec: BlockSpec): Built {
+export function preActivationBranch(b: Builder, spec: BlockSpec): Built {
   const convs = branchConvs(spec.kind, spec.width, spec.stride);
   const pieces: Piece[] = [];
   let shape = spec.input;
   convs.forEach((c, i) => {
     pieces.push(b.neuron(`${spec.key}.sn${i + 1}`, shape));
-    const cb = b.convBn(`${spec.key}.conv${i + 1}`, shape, c.out, c.k, c.s);
+    const last = i === convs.length - 1;
+    const cb = b.convBn(`${spec.key}.conv${i + 1}`, shape, c.out, c.k, c.s, { zeroGamma: last && zeroInitResidual(b.cfg, spec.connection) });
     shape = cb.shape;
     pieces.push(cb.piece);
   });
@@ -93,7 +105,7 @@ function shortcut(b: Builder, spec: BlockSpec, out: FeatureShape, alpha: number)
   if (spec.stride === 1 && spec.input.c === out.c) return { piece: null, text: 'x' };
   // It reads the block's input, as the branch's first conv does (real values in `membrane`).
   const source = spec.connection === 'membrane' ? null : b.layers.find((l) => l.key === `${spec.key}.conv1.conv`)?.input;
-  const cb = b.convBn(`${spec.key}.down`, spec.input, out.c, 1, spec.stride, alpha, source ?? null);
+  const cb = b.convBn(`${spec.key}.down`, spec.input, out.c, 1, spec.stride, { tdAlpha: alpha, source: source ?? null });
   if (spec.downsample === 'conv') return { piece: cb.piece, text: `${spec.key}.down.bn` };
   const sn = b.neuron(`${spec.key}.down.sn`, out);
   return { piece: (x, ctx) => sn(cb.piece(x, ctx), ctx), text: `${spec.key}.down.sn` };
@@ -111,7 +123,7 @@ export function residualBlock(b: Builder, spec: BlockSpec): Built {
       b.note(`${k}.join`, 'join', br.shape, `${lastBn} + ${sc.text}, then SN`);
       const sn = b.neuron(`${k}.sn_out`, br.shape);
       return {
-        piece: (x, ctx) => sn(b.join(`${k}.join`, 'add', [br.piece(x, ctx), sc.piece ? sc.piece(x, ctx) : x]), ctx),
+        piece: (x, ctx) => sn(b.join(`${k}.join`, 'add', [br.piece(x, ctx), sc.piece ? sc.piece(x, ctx) : x], ctx), ctx),
         shape: br.shape,
       };
     }
@@ -126,7 +138,7 @@ export function residualBlock(b: Builder, spec: BlockSpec): Built {
         piece: (x, ctx) => {
           const a = sn(br.piece(x, ctx), ctx);
           const s = sc.piece ? sc.piece(x, ctx) : x;
-          return b.join(`${k}.join`, add ? 'add' : 'iand', [a, s]);
+          return b.join(`${k}.join`, add ? 'add' : 'iand', [a, s], ctx);
         },
         shape: br.shape,
       };
@@ -135,7 +147,7 @@ export function residualBlock(b: Builder, spec: BlockSpec): Built {
       const br = preActivationBranch(b, spec);
       const sc = shortcut(b, { ...spec, downsample: 'conv' }, br.shape, 1);
       b.note(`${k}.join`, 'join', br.shape, `${lastBn} + ${sc.text} (real-valued)`);
-      return { piece: (x, ctx) => b.join(`${k}.join`, 'add', [br.piece(x, ctx), sc.piece ? sc.piece(x, ctx) : x]), shape: br.shape };
+      return { piece: (x, ctx) => b.join(`${k}.join`, 'add', [br.piece(x, ctx), sc.piece ? sc.piece(x, ctx) : x], ctx), shape: br.shape };
     }
     case 'da':
       throw new Error('da blocks are wired per stage: use danetStage');

@@ -154,15 +154,15 @@ export interface BatchNorm {
 
 /**
  * BatchNorm over every axis but the last (channels); PyTorch's defaults (eps 1e-5, momentum
- * 0.1). `scale` ≠ 1 makes it threshold-dependent BN (Zheng et al. 2021):
+ * 0.1; γ starts at `gamma0`, 1 unless zero-initialised). `scale` ≠ 1 makes it threshold-dependent BN (Zheng et al. 2021):
  * y = γ · α V_th (x − μ)/√(σ² + ε) + β.
  */
-export function batchNorm(store: ParamStore, key: string, channels: number, scale = 1): BatchNorm {
+export function batchNorm(store: ParamStore, key: string, channels: number, scale = 1, gamma0 = 1): BatchNorm {
   return {
     scale,
     kind: 'bn',
     key,
-    gamma: addParam(store, `${key}.weight`, new Float32Array(channels).fill(1), [channels]),
+    gamma: addParam(store, `${key}.weight`, new Float32Array(channels).fill(gamma0), [channels]),
     beta: addParam(store, `${key}.bias`, new Float32Array(channels), [channels]),
     runningMean: addBuffer(store, `${key}.running_mean`, new Float32Array(channels), [channels]),
     runningVar: addBuffer(store, `${key}.running_var`, new Float32Array(channels).fill(1), [channels]),

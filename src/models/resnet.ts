@@ -5,8 +5,13 @@
  * averaged over time (the readout). Tensors are [T·N, H, W, C].
  *
  * Stems: CIFAR style conv3×3 + BN + SN; ImageNet style conv7×7/2 + BN + SN + max-pool 3×3/2.
- * With `membrane` the stem has no neuron (the residual stream is real-valued) and a neuron is
- * placed after the last stage so the classifier reads spikes (our choice).
+ * With `membrane` (and pre-activation DANets) the stem has no neuron (the residual stream is
+ * real-valued) and a neuron is placed after the last stage so the classifier reads spikes, as
+ * MS-ResNet's code does.
+ *
+ * What each convolution reads is recorded for the energy estimate: the stem reads real values
+ * with direct encoding (computed once per image) and the spikes or event counts of `input` with
+ * rate or frame encoding (new at every step; their mean is tallied under `input`).
  *
  * Encodings: `frames` (event data) feeds [T·N, H, W, C] frames, one per step, to the stem.
  * Direct encoding computes the stem's conv + BN once on [N, ...] and repeats the
@@ -27,7 +32,7 @@ import { createParamStore } from './layers.js';
 import { createBuilder, type FeatureShape, type Piece, type Piece2D } from './builder.js';
 import { GraphTracer } from './trace.js';
 import { blockOutChannels, residualBlock, type Connection } from './connections.js';
-import { danetStage } from './danet.js';
+import { danetStages, type DenseStage } from './danet.js';
 import { resolveShape } from './presets.js';
 import { registerModel, type BuildOptions } from './registry.js';
 import type { InputSpec, SpikingModel } from './types.js';
@@ -53,28 +58,33 @@ export function buildResnet(cfg: ModelConfig, input: InputSpec, rng: Rng, label:
 
   b.note('input', 'encode', fm, ann ? 'image (ANN, T = 1)' : `${cfg.encoding} encoding over T`);
   const imagenet = shape.stem === 'imagenet';
-  const stemConv = b.convBn('stem', fm, shape.stemWidth, imagenet ? 7 : 3, imagenet ? 2 : 1);
+  const direct = cfg.encoding === 'direct' || (ann && cfg.encoding !== 'frames');
+  const stemConv = b.convBn('stem', fm, shape.stemWidth, imagenet ? 7 : 3, imagenet ? 2 : 1, { source: direct ? null : 'input' });
   fm = stemConv.shape;
-  const stemSn: Piece | null = connection === 'membrane' ? null : b.neuron('stem.sn', fm);
+  const realStream = connection === 'membrane' || (connection === 'da' && cfg.danet.preActivation);
+  const stemSn: Piece | null = realStream ? null : b.neuron('stem.sn', fm);
   let pool: Piece | null = null;
   if (imagenet) {
     fm = { h: Math.floor((fm.h + 2 - 3) / 2) + 1, w: Math.floor((fm.w + 2 - 3) / 2) + 1, c: fm.c };
-    b.note('stem.maxpool', 'pool', fm, 'max 3×3, stride 2, pad 1');
-    pool = (x) => {
+    b.note('stem.maxpool', 'pool', fm, 'max 3×3, stride 2, pad 1', true);
+    pool = (x, ctx) => {
       const y = tf.maxPool(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], -1e9), 3, 2, 'valid');
+      b.tally('stem.maxpool', y, ctx);
       return b.tracer ? b.tracer.record('maxpool', 'stem.maxpool', [x], y, { pool: { kernel: 3, stride: 2, pad: 1 } }) : y;
     };
   }
 
-  const stages: Piece[] = [];
-  shape.blocks.forEach((count, s) => {
+  // Each piece reads the outputs of the stem and of every piece before it (DANet's dense links
+  // read earlier stages; a residual block reads the last).
+  const stages: DenseStage[] = [];
+  const dense = connection === 'da' && cfg.danet.links === 'dense';
+  if (connection === 'da') {
+    const da = danetStages(b, { input: fm, inputKey: realStream ? null : b.current(), shape, config: cfg.danet });
+    stages.push(...da.stages);
+    fm = da.shape;
+  }
+  if (connection !== 'da') shape.blocks.forEach((count, s) => {
     const key = `stage${s + 1}`;
-    if (connection === 'da') {
-      const st = danetStage(b, { key, input: fm, blocks: count, width: shape.widths[s], stride: shape.strides[s], kind: shape.block });
-      stages.push(st.piece);
-      fm = st.shape;
-      return;
-    }
     for (let k = 0; k < count; k++) {
       const blk = residualBlock(b, {
         key: `${key}.block${k}`,
@@ -85,12 +95,12 @@ export function buildResnet(cfg: ModelConfig, input: InputSpec, rng: Rng, label:
         connection,
         downsample,
       });
-      stages.push(blk.piece);
+      stages.push((outs, ctx) => blk.piece(outs[outs.length - 1], ctx));
       fm = blk.shape;
     }
   });
   if (fm.c !== blockOutChannels(shape.block, shape.widths[shape.widths.length - 1])) throw new Error('internal: stage widths');
-  const finalSn: Piece | null = connection === 'membrane' ? b.neuron('final.sn', fm) : null;
+  const finalSn: Piece | null = realStream ? b.neuron('final.sn', fm) : null;
   const flatten = shape.readout === 'flatten';
   let features = flatten ? fm.h * fm.w * fm.c : fm.c;
   b.note('pool', 'pool', [features], flatten ? 'flatten' : 'global average');
@@ -106,7 +116,10 @@ export function buildResnet(cfg: ModelConfig, input: InputSpec, rng: Rng, label:
 
   const encode = (x: tf.Tensor4D, ctx: ForwardContext, T: number): tf.Tensor4D => {
     // Event frames arrive as [T·N, H, W, C], one frame per step: the stem reads them as they are.
-    if (cfg.encoding === 'frames') return stemConv.piece(x, ctx);
+    if (cfg.encoding === 'frames') {
+      b.tally('input', x, ctx);
+      return stemConv.piece(x, ctx);
+    }
     if (cfg.encoding === 'direct' || ann) {
       const stem = stemConv.piece(x, ctx);
       const rep = repeatOverTime(stem, T);
@@ -116,6 +129,7 @@ export function buildResnet(cfg: ModelConfig, input: InputSpec, rng: Rng, label:
     const [n, h, w, c] = x.shape;
     const u = tf.randomUniform([T, n, h, w, c], 0, 1, 'float32', seed);
     const spikes = tf.cast(tf.less(u, x.expandDims(0)), 'float32').reshape([T * n, h, w, c]) as tf.Tensor4D;
+    b.tally('input', spikes, ctx);
     return stemConv.piece(spikes, ctx);
   };
 
@@ -135,13 +149,19 @@ export function buildResnet(cfg: ModelConfig, input: InputSpec, rng: Rng, label:
       if (stemSn) v = stemSn(v, ctx);
       return pool ? pool(v, ctx) : v;
     });
+    const outs = [y];
     for (const st of stages) {
       const input = y;
-      y = scoped(() => st(input, ctx));
+      y = scoped(() => st(outs, ctx));
       // On the native path nothing of a block's input is needed by the backward pass any more
       // (saved copies live outside the heap; tfjs's tape keeps only its shape), so it is freed
       // now rather than at the end of the step. Elsewhere tfjs's own gradients may need it.
-      if (!tr && nativeHeap() !== null) input.dispose();
+      // DANet's dense links read every earlier stage's output: those stay.
+      if (dense) outs.push(y);
+      else {
+        if (!tr && nativeHeap() !== null) input.dispose();
+        outs[0] = y;
+      }
     }
     if (finalSn) y = finalSn(y, ctx);
     let z = (flatten ? y.reshape([y.shape[0], features]) : y.mean([1, 2])) as tf.Tensor2D;

@@ -10,8 +10,13 @@ export interface ModelSummary {
   parameters: number;
   macsPerStep: number;
   spikingLayers: number;
+  /** DANet's dense links across stages (`stageI.from_X`): how many, and their parameters. */
+  denseLinks: { count: number; parameters: number };
   layers: SpikingModel['layers'];
 }
+
+/** A dense link's own layers: `stage3.from_stem.conv`, `.bn`, `.sn`. */
+const LINK = /^stage\d+\.from_[^.]+\./;
 
 export function summarize(model: SpikingModel): ModelSummary {
   return {
@@ -20,6 +25,10 @@ export function summarize(model: SpikingModel): ModelSummary {
     parameters: [...model.params.values()].reduce((n, v) => n + v.size, 0),
     macsPerStep: model.layers.reduce((n, l) => n + l.macs, 0),
     spikingLayers: model.neuronLayers.length,
+    denseLinks: {
+      count: model.layers.filter((l) => l.kind === 'conv' && LINK.test(l.key)).length,
+      parameters: model.layers.filter((l) => LINK.test(l.key)).reduce((n, l) => n + l.params, 0),
+    },
     layers: model.layers,
   };
 }
@@ -44,5 +53,6 @@ export function summaryText(s: ModelSummary): string {
     ...rows.map(line),
     '',
     `${s.arch} (${s.connection} connections): ${fmt(s.parameters)} parameters, ${fmt(s.macsPerStep)} MACs per image per time step, ${s.spikingLayers} spiking layers`,
+    ...(s.denseLinks.count > 0 ? [`dense links across stages: ${s.denseLinks.count}, ${fmt(s.denseLinks.parameters)} parameters (conv 1×1 + BN each)`] : []),
   ].join('\n');
 }

@@ -55,14 +55,16 @@ export function modelFor(cfg: Config, data: DataSource, label = 'snn'): SpikingM
 }
 
 /**
- * The TNA twin: the same architecture, initialised from its own seed, with the precision and
- * neuron type `loss.tna.twin` asks for.
+ * The TNA twin. By default it is identical to the SNN, as in the TNA paper: the same
+ * architecture, weight precision and neuron, initialised from another seed (the run seed + 1).
+ * `loss.tna.twin.bits` / `.neuron` make it a labelled variant (a float twin: bits 32; an ANN
+ * twin: neuron relu).
  */
 export function twinFor(cfg: Config, data: DataSource): Partner {
   const t = cfg.loss.tna.twin;
   const modelCfg = { ...cfg.model, neuron: { ...cfg.model.neuron, type: t.neuron ?? cfg.model.neuron.type } };
   const seed = t.seed ?? (cfg.seed + 1) >>> 0;
-  const model = buildModel(modelCfg, inputSpec(data), createRng(seed), 'twin', { quant: { ...cfg.quant, bits: t.bits } });
+  const model = buildModel(modelCfg, inputSpec(data), createRng(seed), 'twin', { quant: { ...cfg.quant, bits: t.bits ?? cfg.quant.bits } });
   return { model, timesteps: cfg.model.timesteps };
 }
 

@@ -332,11 +332,15 @@ export class Engine {
         break;
       }
       case 'add': {
+        // Two inputs at a residual join, more where DANet's dense links meet.
         y = new Float32Array(size(n.shape));
-        const a = x!;
-        const b = buf(n.inputs[1]);
+        const xs = n.inputs.map(buf);
         list.push(() => {
-          for (let i = 0; i < y.length; i++) y[i] = a[i] + b[i];
+          y.set(xs[0]);
+          for (let j = 1; j < xs.length; j++) {
+            const xj = xs[j];
+            for (let i = 0; i < y.length; i++) y[i] += xj[i];
+          }
         });
         break;
       }
