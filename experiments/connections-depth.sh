@@ -45,7 +45,9 @@ for s in connections-resnet connections-danet; do [ -d "$RUNS/sweeps/$s" ] && SW
   echo "Base \`experiments/fmnist-resnet20.yaml\`: 3×3 stem of 16, basic blocks per stage as in \`model.blocks\`"
   echo "(widths 16-32-64; [3,3,3] is resnet20, [5,5,5] resnet32), global average pooling; real Fashion-MNIST"
   echo "at 28×28×1, first $TRAIN_LIMIT training and $TEST_LIMIT test images, $EPOCHS epoch(s), T = 2, $NEURON_TEXT,"
-  echo "AdamW lr 3e-3, batch 32, cosine. \`model.arch: danet\` rows use DANet's own connection."
+  echo "AdamW lr 3e-3, batch 32, cosine. \`model.arch: danet\` rows: DANet's own connection (\`da\`) with its defaults"
+  echo "(\`model.danet.links: dense\` — every earlier stage's output projected and added to each later stage —,"
+  echo "post-activation blocks); \`membrane\` rows start each branch's last BN at γ = 0 (\`model.zeroInitResidual\`'s default)."
   [ -n "$DANET_NOTE" ] && echo "$DANET_NOTE"
   echo "Accuracy: mean ± sample std over seeds on the test images."
   echo
