@@ -33,12 +33,14 @@ CENTER=(--set model.neuron.threshold=0.5)
 
 SHORT=("$RUNS/sweeps/defaults-neuron" "$RUNS/sweeps/defaults-tau" "$RUNS/sweeps/defaults-surrogate" "$RUNS/sweeps/defaults-tdbn")
 
-# The groups of steps 1-2 as `--set k=v ...` lines, best mean accuracy first.
+# The groups of steps 1-2 as `--set k=v ...` lines of their neuron keys, best mean accuracy first
+# (other keys may differ between runs made before and after a code update that added keys).
 ranked() {
   $SNN runs aggregate "${SHORT[@]}" --runs-dir "$RUNS" --json | node -e '
     const g = JSON.parse(require("fs").readFileSync(0, "utf8"));
     const rows = g.groups.filter((r) => r.best !== null).sort((a, b) => b.best.mean - a.best.mean);
-    for (const r of rows) console.log(Object.entries(r.key).map(([k, v]) => `--set ${k}=${v}`).join(" "));'
+    const neuronKeys = ([k]) => /^model\.(neuron\.|tdBN$)/.test(k);
+    for (const r of rows) console.log(Object.entries(r.key).filter(neuronKeys).map(([k, v]) => `--set ${k}=${v}`).join(" "));'
 }
 mapfile -t RANKED < <(ranked)
 for i in 0 1; do
@@ -54,6 +56,9 @@ done
   echo "batch 32, cosine with 0.2 warm-up epochs, no augmentation; LIF τ 2, V_th 1, hard reset, detached"
   echo "reset, sigmoid surrogate α 4, tdBN off unless a column says otherwise."
   echo "Accuracy: mean ± sample std over seeds on the test images; firing rate: mean over spiking layers."
+  echo "The columns \`loss.tna.twin.bits\` and \`model.danet.*\` differ only because main's DANet/TNA commit"
+  echo "(d048f54, which added or changed these keys' defaults) was merged while the sweep ran; it leaves these"
+  echo "networks unchanged (a short run before and after it gave bit-identical weights, spike and sew-add)."
   echo
   echo "## Short budget (the issue's pilot): first 5,000 training images, 2,000 test images, 1 epoch"
   echo

@@ -20,11 +20,11 @@ test('LIF forward matches hand-computed membrane and spikes (hard and soft reset
   // Neuron a, x = 0.8, 0.8, 0.8, 2.5: H = 0.4, 0.6, 0.7, 1.6 → spikes only at t = 3.
   // Neuron b, x = 3, 0, 0, 0: hard: H = 1.5 (spike), 0, 0, 0; soft: H = 1.5 (spike), 0.25, 0.125, 0.0625.
   const x = new Float32Array([0.8, 3, 0.8, 0, 0.8, 0, 2.5, 0]);
-  const hard = lifForwardArrays(x, 4, neuronParams(neuron({ reset: 'hard' })));
+  const hard = lifForwardArrays(x, 4, neuronParams(neuron({ reset: 'hard', threshold: 1 })));
   close(hard.h, [0.4, 1.5, 0.6, 0, 0.7, 0, 1.6, 0]);
   close(hard.s, [0, 1, 0, 0, 0, 0, 1, 0]);
   assert.equal(hard.count, 2);
-  const soft = lifForwardArrays(x, 4, neuronParams(neuron({ reset: 'soft' })));
+  const soft = lifForwardArrays(x, 4, neuronParams(neuron({ reset: 'soft', threshold: 1 })));
   close(soft.h, [0.4, 1.5, 0.6, 0.25, 0.7, 0.125, 1.6, 0.0625]);
   close(soft.s, [0, 1, 0, 0, 0, 0, 1, 0]);
 });
