@@ -8,7 +8,8 @@
 # TRAIN_LIMIT (5000), TEST_LIMIT (2000), EPOCHS (1), DEPTHS ("[1,1,1],[3,3,3]"),
 # RUN_SWEEPS ("resnet danet": which sweeps to run, may be empty; the table shows what has run),
 # OUT (docs/results-connections-depth.md), the neuron keys of experiments/neuron.sh, and
-# DANET_NOTE (a line about the DANet the table ran with). Re-running resumes.
+# DANET_NOTE (a line about the DANet the table ran with). Re-running resumes; RUN_SWEEPS= (empty)
+# only rewrites the table from the runs present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source experiments/neuron.sh
@@ -51,7 +52,11 @@ for s in connections-resnet connections-danet; do [ -d "$RUNS/sweeps/$s" ] && SW
   [ -n "$DANET_NOTE" ] && echo "$DANET_NOTE"
   echo "Accuracy: mean ± sample std over seeds on the test images."
   echo
-  if [ ${#SWEEPS[@]} -gt 0 ]; then $SNN runs aggregate "${SWEEPS[@]}" --runs-dir "$RUNS"; else echo "(no runs yet)"; fi
+  echo "Completed runs only; a row with fewer runs than seeds is a sweep cut short (re-run to finish it)."
+  echo
+  if [ ${#SWEEPS[@]} -gt 0 ]; then
+    $SNN runs compare "${SWEEPS[@]}" --runs-dir "$RUNS" --json | node experiments/group-runs.mjs model.arch model.connection model.blocks
+  else echo "(no runs yet)"; fi
   echo
   echo "Parameters per network (\`snn model\`):"
   echo

@@ -9,7 +9,8 @@
 #
 # Knobs (environment): SNN (node bin/snn), RUNS (runs/tna-modes), SEEDS (1,2,3), JOBS (2),
 # TRAIN_LIMIT (5000), TEST_LIMIT (2000), EPOCHS (1), OUT (docs/results-tna-modes.md), and the
-# neuron keys of experiments/neuron.sh. Re-running resumes (the teacher is trained once).
+# neuron keys of experiments/neuron.sh, TABLE_ONLY (1: only rewrite the table from the runs
+# present, e.g. of a sweep cut short). Re-running resumes (the teacher is trained once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source experiments/neuron.sh
@@ -21,10 +22,12 @@ TRAIN_LIMIT=${TRAIN_LIMIT:-5000}
 TEST_LIMIT=${TEST_LIMIT:-2000}
 EPOCHS=${EPOCHS:-1}
 OUT=${OUT:-docs/results-tna-modes.md}
+TABLE_ONLY=${TABLE_ONLY:-0}
 CONFIG=experiments/fmnist-resnet20.yaml
 COMMON=(--set "data.trainLimit=$TRAIN_LIMIT" --set "data.testLimit=$TEST_LIMIT" --set "train.epochs=$EPOCHS" "${NEURON[@]}")
 mkdir -p "$RUNS"
 
+if [ "$TABLE_ONLY" != 1 ]; then
 # 1. The KD teacher, once.
 if [ ! -s "$RUNS/teacher.txt" ]; then
   $SNN train --config "$CONFIG" "${COMMON[@]}" --set model.neuron.type=relu --name teacher --runs-dir "$RUNS" --quiet --json \
@@ -40,6 +43,8 @@ for bits in 32 2; do
     --set "quant.bits=$bits" --set "loss.tna.twin.bits=$bits" --set loss.tna.twin.neuron=null --set loss.tna.twin.seed=null \
     --grid loss.mode=plain,kd,tna --seeds "$SEEDS" --jobs "$JOBS" --runs-dir "$RUNS" --name "tna-modes-bits$bits"
 done
+fi
+TEACHER=$(cat "$RUNS/teacher.txt")
 
 # 3. The table, generated from the run folders.
 {
@@ -54,6 +59,9 @@ done
   echo "TNA: λ = 0.005, identical twin (same architecture, neuron and bits as the SNN — \`loss.tna.twin.bits\`"
   echo "= \`quant.bits\` —, seed = run seed + 1). Accuracy: the SNN's, mean ± sample std over seeds, test images."
   echo
-  $SNN runs aggregate "$RUNS/sweeps/tna-modes-bits32" "$RUNS/sweeps/tna-modes-bits2" --runs-dir "$RUNS"
+  echo "Completed runs only; a row with fewer runs than seeds is a sweep cut short (re-run to finish it)."
+  echo
+  $SNN runs compare "$RUNS/sweeps/tna-modes-bits32" "$RUNS/sweeps/tna-modes-bits2" --runs-dir "$RUNS" --json \
+    | node experiments/group-runs.mjs quant.bits loss.mode
 } > "$OUT"
 cat "$OUT"
