@@ -24,31 +24,31 @@ const loops = (x: Float32Array, T: number, cfg: ReturnType<typeof neuron>) => {
 };
 
 test('LIF forward matches hand-computed membrane and spikes (hard and soft reset)', () => {
-  // Two neurons over T = 4: columns are neurons. tau 2, threshold 1, V_reset 0.
+  // Two neurons over T = 4: columns are neurons. tau 2, threshold 1 (set: the default is 0.5), V_reset 0.
   // Neuron a, x = 0.8, 0.8, 0.8, 2.5: H = 0.4, 0.6, 0.7, 1.6 → spikes only at t = 3.
   // Neuron b, x = 3, 0, 0, 0: hard: H = 1.5 (spike), 0, 0, 0; soft: H = 1.5 (spike), 0.25, 0.125, 0.0625.
   const x = new Float32Array([0.8, 3, 0.8, 0, 0.8, 0, 2.5, 0]);
-  const hard = loops(x, 4, neuron({ reset: 'hard' }));
+  const hard = loops(x, 4, neuron({ reset: 'hard', threshold: 1 }));
   close(hard.h, [0.4, 1.5, 0.6, 0, 0.7, 0, 1.6, 0]);
   close(hard.s, [0, 1, 0, 0, 0, 0, 1, 0]);
   assert.equal(hard.count, 2);
-  const soft = loops(x, 4, neuron({ reset: 'soft' }));
+  const soft = loops(x, 4, neuron({ reset: 'soft', threshold: 1 }));
   close(soft.h, [0.4, 1.5, 0.6, 0.25, 0.7, 0.125, 1.6, 0.0625]);
   close(soft.s, [0, 1, 0, 0, 0, 0, 1, 0]);
 });
 
 test('IF neuron integrates without leak; a membrane exactly at threshold fires', () => {
   const x = new Float32Array([0.5, 0.5, 0.5]);
-  const r = loops(x, 3, neuron({ type: 'if' }));
+  const r = loops(x, 3, neuron({ type: 'if', threshold: 1 }));
   close(r.h, [0.5, 1.0, 0.5]);
   close(r.s, [0, 1, 0]);
 });
 
 test('LIF gradient matches the hand-derived BPTT with the sigmoid surrogate', () => {
-  // One neuron, T = 2, x = 0.8, 0.8, loss = S_0 + S_1. No spikes: H = 0.4, 0.6.
+  // One neuron, T = 2, V_th 1, x = 0.8, 0.8, loss = S_0 + S_1. No spikes: H = 0.4, 0.6.
   // ∂L/∂x_1 = g'(-0.4)/τ;  ∂L/∂x_0 = (g'(-0.6) + g'(-0.4)(1 - 1/τ)) / τ, with τ = 2.
   const g = surrogateDerivative('sigmoid', 4);
-  const p = neuronParams(neuron());
+  const p = neuronParams(neuron({ threshold: 1 }));
   const grad = tf.grad((x: tf.Tensor) => multiStepLif(x, p).sum())(tf.tensor2d([[0.8], [0.8]]));
   const expected = [(g(-0.6) + g(-0.4) * 0.5) / 2, g(-0.4) / 2];
   close(grad.dataSync(), expected, 1e-7);

@@ -115,7 +115,8 @@ export const NeuronSchema = z
     type: z.enum(NEURONS).default('lif'),
     /** Membrane time constant; PLIF's initial value. */
     tau: z.number().gt(1, 'tau must be greater than 1').default(2.0),
-    threshold: posNum.default(1.0),
+    /** 0.5, not SpikingJelly's 1: at T = 2 a LIF with V_th 1 fires ~4 % and deep nets learn slowly (docs/results-defaults.md). */
+    threshold: posNum.default(0.5),
     vReset: z.number().default(0),
     reset: z.enum(['hard', 'soft']).default('hard'),
     detachReset: z.boolean().default(true),

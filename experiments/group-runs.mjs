@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// Groups the completed runs of `snn runs compare --json` (on stdin) over seeds by the config keys
+// named on the command line, and prints a Markdown table: runs, best and final test accuracy
+// (mean ± sample std), the best accuracy per seed, and the means of model size, firing rate and
+// energy. Unlike `snn runs aggregate` it leaves out runs not completed yet (a partial sweep) and
+// groups by the given keys alone (not every key that differs between runs).
+//
+//   snn runs compare SWEEP... --json | node experiments/group-runs.mjs loss.mode quant.bits
+import { readFileSync } from 'node:fs';
+
+const keys = process.argv.slice(2);
+if (keys.length === 0) {
+  console.error('group-runs: name the config keys to group by');
+  process.exit(2);
+}
+const rows = JSON.parse(readFileSync(0, 'utf8')).filter((r) => r.status === 'completed');
+const groups = new Map();
+for (const r of rows) {
+  const id = JSON.stringify(keys.map((k) => r[k] ?? null));
+  groups.set(id, [...(groups.get(id) ?? []), r]);
+}
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const pm = (xs) => {
+  const m = mean(xs);
+  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
+  return `${(100 * m).toFixed(2)} ± ${(100 * sd).toFixed(2)}`;
+};
+const num = (xs, f) => {
+  const v = xs.filter((x) => typeof x === 'number');
+  return v.length ? f(mean(v)) : '';
+};
+const head = [...keys, 'runs', 'best acc. (%)', 'final acc. (%)', 'per seed (best, %)', 'size (KiB)', 'firing rate', 'energy (nJ/img)'];
+console.log(`| ${head.join(' | ')} |`);
+console.log(`|${head.map(() => '---').join('|')}|`);
+for (const rs of groups.values()) {
+  rs.sort((a, b) => (a.seed ?? 0) - (b.seed ?? 0));
+  const cells = [
+    ...keys.map((k) => String(rs[0][k] ?? '')),
+    rs.length,
+    pm(rs.map((r) => r.best_acc)),
+    pm(rs.map((r) => r.final_acc)),
+    rs.map((r) => (100 * r.best_acc).toFixed(2)).join(', '),
+    num(rs.map((r) => r.size), (x) => (x / 8 / 1024).toFixed(1)),
+    num(rs.map((r) => r.firing_rate), (x) => x.toFixed(4)),
+    num(rs.map((r) => r.energy_pj), (x) => (x / 1000).toFixed(1)),
+  ];
+  console.log(`| ${cells.join(' | ')} |`);
+}
