@@ -11,6 +11,7 @@ import { guardWasmHeap } from '../backends/wasm-native/heapGuard.js';
 import { UserError } from '../util/errors.js';
 import { registerWasmTrainingKernels, setNativeConvolutions } from '../backends/wasm-native/kernels/index.js';
 import { nativeStatus } from '../backends/wasm-native/native.js';
+import { ensureSnnKernels } from '../backends/register.js';
 
 export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -152,6 +153,7 @@ export async function initBackend(choice: BackendChoice): Promise<BackendInfo> {
   for (const candidate of candidates) {
     try {
       const loaded = await loaders[candidate](choice !== 'auto');
+      ensureSnnKernels(); // the SNN kernels of src/engine/snnKernels.ts for this backend
       if (loaded.note !== undefined) fallbacks.push(`${candidate}: ${loaded.note}`);
       return {
         requested: choice,
