@@ -226,6 +226,19 @@ constexpr int64_t kBlock = 512;
 #define SNN_CLONES
 #endif
 
+// Thread `id` of `n`'s share [b, e) of `total` iterations, as OpenMP's schedule(static) splits
+// them: the loops below run their share through a function with SNN_CLONES, because the body of
+// an OpenMP region is outlined into a function of its own that would not get the clones.
+inline void staticShare(int64_t total, int n, int id, int64_t& b, int64_t& e) {
+  const int64_t q = total / n, r = total % n;
+  b = id * q + std::min<int64_t>(id, r);
+  e = b + q + (id < r ? 1 : 0);
+}
+
+#define SNN_SHARE(total, b, e) \
+  int64_t b, e;                 \
+  staticShare(total, omp_get_num_threads(), omp_get_thread_num(), b, e)
+
 // All T steps of neurons i0 … i0+n−1 (n ≤ kBlock); returns their spike count.
 SNN_CLONES int64_t lifForwardBlock(const LifParams& p, const float* x, float* s, float* h, int64_t i0, int64_t n) {
   int64_t count = 0;
@@ -341,23 +354,36 @@ std::vector<double> combine(const std::vector<std::vector<double>>& parts) {
   return out;
 }
 
+// Σ (x − x₀) and Σ (x − x₀)² per channel over rows [r0, r1), added to acc[0, 2C). Shifted by the
+// first row, so that Σ(x − x₀)² does not cancel for large means.
+SNN_CLONES void bnSumRows(const float* x, int64_t r0, int64_t r1, int64_t C, double* acc) {
+  for (int64_t r = r0; r < r1; r++) {
+    const float* row = x + r * C;
+    for (int64_t c = 0; c < C; c++) {
+      const double d = static_cast<double>(row[c]) - x[c];
+      acc[c] += d;
+      acc[C + c] += d * d;
+    }
+  }
+}
+
+// y = x a + sh per channel, rows [r0, r1).
+SNN_CLONES void bnScaleRows(const float* x, float* y, int64_t r0, int64_t r1, int64_t C, const float* a, const float* sh) {
+  for (int64_t r = r0; r < r1; r++) {
+    const float* row = x + r * C;
+    float* out = y + r * C;
+    for (int64_t c = 0; c < C; c++) out[c] = row[c] * a[c] + sh[c];
+  }
+}
+
 void bnForward(int64_t M, int64_t C, float eps, const float* x, const float* gamma, const float* beta, float* y,
                float* mean, float* var) {
   const int threads = bnTeam(M, C);
   std::vector<std::vector<double>> parts(threads, std::vector<double>(2 * C, 0.0));
 #pragma omp parallel num_threads(threads)
   {
-    std::vector<double>& acc = parts[omp_get_thread_num()];
-    // Shifted by the first row, so that Σ(x − x₀)² does not cancel for large means.
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < M; r++) {
-      const float* row = x + r * C;
-      for (int64_t c = 0; c < C; c++) {
-        const double d = static_cast<double>(row[c]) - x[c];
-        acc[c] += d;
-        acc[C + c] += d * d;
-      }
-    }
+    SNN_SHARE(M, r0, r1);
+    bnSumRows(x, r0, r1, C, parts[omp_get_thread_num()].data());
   }
   const std::vector<double> tot = combine(parts);
   std::vector<float> a(C), sh(C);
@@ -370,11 +396,34 @@ void bnForward(int64_t M, int64_t C, float eps, const float* x, const float* gam
     a[c] = gamma[c] * r;
     sh[c] = beta[c] - mean[c] * a[c];
   }
-#pragma omp parallel for schedule(static) num_threads(threads)
-  for (int64_t r = 0; r < M; r++) {
-    const float* row = x + r * C;
-    float* out = y + r * C;
-    for (int64_t c = 0; c < C; c++) out[c] = row[c] * a[c] + sh[c];
+#pragma omp parallel num_threads(threads)
+  {
+    SNN_SHARE(M, r0, r1);
+    bnScaleRows(x, y, r0, r1, C, a.data(), sh.data());
+  }
+}
+
+// Σ dy and Σ dy x̂ per channel over rows [r0, r1), added to acc[0, 2C).
+SNN_CLONES void bnGradSums(const float* x, const float* dy, const float* mean, const float* r, int64_t r0, int64_t r1,
+                           int64_t C, double* acc) {
+  for (int64_t i = r0; i < r1; i++) {
+    const float* xr = x + i * C;
+    const float* g = dy + i * C;
+    for (int64_t c = 0; c < C; c++) {
+      acc[c] += g[c];
+      acc[C + c] += static_cast<double>(g[c]) * ((xr[c] - mean[c]) * r[c]);
+    }
+  }
+}
+
+// dx = k1 dy − k2 − k3 (x − μ) per channel, rows [r0, r1).
+SNN_CLONES void bnGradRows(const float* x, const float* dy, const float* mean, const float* k1, const float* k2,
+                           const float* k3, float* dx, int64_t r0, int64_t r1, int64_t C) {
+  for (int64_t i = r0; i < r1; i++) {
+    const float* xr = x + i * C;
+    const float* g = dy + i * C;
+    float* out = dx + i * C;
+    for (int64_t c = 0; c < C; c++) out[c] = k1[c] * g[c] - k2[c] - k3[c] * (xr[c] - mean[c]);
   }
 }
 
@@ -386,16 +435,8 @@ void bnBackward(int64_t M, int64_t C, float eps, const float* x, const float* dy
   std::vector<std::vector<double>> parts(threads, std::vector<double>(2 * C, 0.0));
 #pragma omp parallel num_threads(threads)
   {
-    std::vector<double>& acc = parts[omp_get_thread_num()];
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < M; i++) {
-      const float* xr = x + i * C;
-      const float* g = dy + i * C;
-      for (int64_t c = 0; c < C; c++) {
-        acc[c] += g[c];
-        acc[C + c] += static_cast<double>(g[c]) * ((xr[c] - mean[c]) * r[c]);
-      }
-    }
+    SNN_SHARE(M, r0, r1);
+    bnGradSums(x, dy, mean, r.data(), r0, r1, C, parts[omp_get_thread_num()].data());
   }
   const std::vector<double> tot = combine(parts);
   std::vector<float> k1(C), k2(C), k3(C);
@@ -407,12 +448,10 @@ void bnBackward(int64_t M, int64_t C, float eps, const float* x, const float* dy
     k2[c] = static_cast<float>(gamma[c] * r[c] * tot[c] / M);
     k3[c] = static_cast<float>(gamma[c] * r[c] * r[c] * tot[C + c] / M);
   }
-#pragma omp parallel for schedule(static) num_threads(threads)
-  for (int64_t i = 0; i < M; i++) {
-    const float* xr = x + i * C;
-    const float* g = dy + i * C;
-    float* out = dx + i * C;
-    for (int64_t c = 0; c < C; c++) out[c] = k1[c] * g[c] - k2[c] - k3[c] * (xr[c] - mean[c]);
+#pragma omp parallel num_threads(threads)
+  {
+    SNN_SHARE(M, r0, r1);
+    bnGradRows(x, dy, mean, k1.data(), k2.data(), k3.data(), dx, r0, r1, C);
   }
 }
 
@@ -421,13 +460,11 @@ void bnBackward(int64_t M, int64_t C, float eps, const float* x, const float* dy
 // Packs x (n values) into bits, 8 per byte, least significant first, if every value is 0 or 1
 // (a layer of spikes): a 32nd of the memory for what a convolution keeps for its backward pass.
 // Returns false (and `bits` is then meaningless) if any other value occurs; -0 counts as 0.
-bool packBinary(int64_t n, const float* x, uint8_t* bits) {
-  const int64_t full = n / 8;
-  const int team = teamFor(static_cast<double>(n), policy().serialElems);
+// Bytes [b0, b1) of the packing below; returns how many held a value other than 0 and 1.
+// Branch-free (spikes are random: a branch per value mispredicts) so that it vectorises.
+SNN_CLONES int64_t packBytes(const float* x, uint8_t* bits, int64_t b0, int64_t b1) {
   int64_t bad = 0;
-  // Branch-free (spikes are random: a branch per value mispredicts) so that it vectorises.
-#pragma omp parallel for schedule(static) num_threads(team) reduction(+ : bad)
-  for (int64_t b = 0; b < full; b++) {
+  for (int64_t b = b0; b < b1; b++) {
     const float* v = x + b * 8;
     unsigned byte = 0, odd = 0;
     for (int j = 0; j < 8; j++) {
@@ -436,6 +473,26 @@ bool packBinary(int64_t n, const float* x, uint8_t* bits) {
     }
     bits[b] = static_cast<uint8_t>(byte);
     bad += odd;
+  }
+  return bad;
+}
+
+SNN_CLONES void unpackBytes(const uint8_t* bits, float* x, int64_t b0, int64_t b1) {
+  for (int64_t b = b0; b < b1; b++) {
+    const unsigned byte = bits[b];
+    float* out = x + b * 8;
+    for (int j = 0; j < 8; j++) out[j] = static_cast<float>((byte >> j) & 1u);
+  }
+}
+
+bool packBinary(int64_t n, const float* x, uint8_t* bits) {
+  const int64_t full = n / 8;
+  const int team = teamFor(static_cast<double>(n), policy().serialElems);
+  int64_t bad = 0;
+#pragma omp parallel num_threads(team) reduction(+ : bad)
+  {
+    SNN_SHARE(full, b0, b1);
+    bad += packBytes(x, bits, b0, b1);
   }
   if (full * 8 < n) {
     unsigned byte = 0;
@@ -451,11 +508,10 @@ bool packBinary(int64_t n, const float* x, uint8_t* bits) {
 void unpackBinary(int64_t n, const uint8_t* bits, float* x) {
   const int64_t full = n / 8;
   const int team = teamFor(static_cast<double>(n), policy().serialElems);
-#pragma omp parallel for schedule(static) num_threads(team)
-  for (int64_t b = 0; b < full; b++) {
-    const unsigned byte = bits[b];
-    float* out = x + b * 8;
-    for (int j = 0; j < 8; j++) out[j] = static_cast<float>((byte >> j) & 1u);
+#pragma omp parallel num_threads(team)
+  {
+    SNN_SHARE(full, b0, b1);
+    unpackBytes(bits, x, b0, b1);
   }
   for (int64_t i = full * 8; i < n; i++) x[i] = static_cast<float>((bits[full] >> (i - full * 8)) & 1u);
 }
@@ -471,11 +527,9 @@ struct AdamConsts {
 // the same order as the composed tfjs ops of src/train/optimizer.ts, and no contraction into
 // FMAs, so the result is bit-identical to them (each op is correctly rounded on both sides):
 //   g ← ∇ (+ λw);  m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  w ← w(1−ηλ) − η (m/c₁) / (√(v/c₂) + ε)
-__attribute__((optimize("fp-contract=off"))) void adamStep(int64_t n, float* w, const float* grad, float* m, float* v,
-                                                           const AdamConsts& k) {
-  const int team = teamFor(static_cast<double>(n), policy().serialElems);
-#pragma omp parallel for schedule(static) num_threads(team)
-  for (int64_t i = 0; i < n; i++) {
+__attribute__((optimize("fp-contract=off"))) SNN_CLONES void adamRange(int64_t i0, int64_t i1, float* w, const float* grad,
+                                                                      float* m, float* v, const AdamConsts& k) {
+  for (int64_t i = i0; i < i1; i++) {
     float g = grad[i];
     if (k.mode == 1) g = g + w[i] * k.weightDecay;
     const float mi = m[i] * k.beta1 + g * k.oneMinusBeta1;
@@ -488,6 +542,15 @@ __attribute__((optimize("fp-contract=off"))) void adamStep(int64_t n, float* w, 
   }
 }
 
+void adamStep(int64_t n, float* w, const float* grad, float* m, float* v, const AdamConsts& k) {
+  const int team = teamFor(static_cast<double>(n), policy().serialElems);
+#pragma omp parallel num_threads(team)
+  {
+    SNN_SHARE(n, i0, i1);
+    adamRange(i0, i1, w, grad, m, v, k);
+  }
+}
+
 struct SgdConsts {
   float lr, weightDecay, momentum;
   bool first, nesterov;
@@ -496,11 +559,9 @@ struct SgdConsts {
 // One SGD step in place, the float32 operations of src/train/optimizer.ts in their order:
 //   g ← ∇ + λw;  b ← μb + g (b = g at the first step);  w ← w − η (nesterov ? g + μb : b)
 // `buf` is null without momentum.
-__attribute__((optimize("fp-contract=off"))) void sgdStep(int64_t n, float* w, const float* grad, float* buf,
-                                                          const SgdConsts& k) {
-  const int team = teamFor(static_cast<double>(n), policy().serialElems);
-#pragma omp parallel for schedule(static) num_threads(team)
-  for (int64_t i = 0; i < n; i++) {
+__attribute__((optimize("fp-contract=off"))) SNN_CLONES void sgdRange(int64_t i0, int64_t i1, float* w, const float* grad,
+                                                                     float* buf, const SgdConsts& k) {
+  for (int64_t i = i0; i < i1; i++) {
     float g = grad[i];
     if (k.weightDecay > 0) g = g + w[i] * k.weightDecay;
     float d = g;
@@ -510,6 +571,15 @@ __attribute__((optimize("fp-contract=off"))) void sgdStep(int64_t n, float* w, c
       d = k.nesterov ? g + b * k.momentum : b;
     }
     w[i] = w[i] - d * k.lr;
+  }
+}
+
+void sgdStep(int64_t n, float* w, const float* grad, float* buf, const SgdConsts& k) {
+  const int team = teamFor(static_cast<double>(n), policy().serialElems);
+#pragma omp parallel num_threads(team)
+  {
+    SNN_SHARE(n, i0, i1);
+    sgdRange(i0, i1, w, grad, buf, k);
   }
 }
 

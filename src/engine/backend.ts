@@ -14,6 +14,7 @@ import { UserError } from '../util/errors.js';
 import { registerWasmTrainingKernels, setNativeConvolutions } from '../backends/wasm-native/kernels/index.js';
 import { nativeStatus } from '../backends/wasm-native/native.js';
 import { adapterLine, registerWebgpuBackend, WebgpuUnavailable, type AdapterDescription } from '../backends/webgpu/device.js';
+import { ensureSnnKernels } from '../backends/register.js';
 
 export type BackendChoice = 'auto' | 'webgpu' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -177,6 +178,7 @@ export async function initBackend(choice: BackendChoice): Promise<BackendInfo> {
   for (const candidate of candidates) {
     try {
       const loaded = await loaders[candidate](choice !== 'auto');
+      ensureSnnKernels(); // the SNN kernels of src/engine/snnKernels.ts for this backend
       if (loaded.note !== undefined) fallbacks.push(`${candidate}: ${loaded.note}`);
       return {
         requested: choice,

@@ -1,7 +1,8 @@
 /**
  * The multi-step LIF/IF neuron composed from tensor ops, time step by time step (same maths as
- * `lif.ts`). It is the oracle the fused op is tested against, and the path for engines where
- * reading tensors back to JavaScript is expensive (GPU).
+ * `lif.ts`), with autodiff for its gradient: the oracle the engine's neuron kernels are tested
+ * against (test/engineBoundary.test.ts; src/backends/composed/neuron.ts is the kernel version
+ * that runs on any backend).
  *
  * The Heaviside gets its surrogate gradient through `spikeFn`; `detachReset` routes S_t through
  * an identity whose gradient is zero, so the reset term passes no gradient through the spike.
