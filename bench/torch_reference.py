@@ -14,7 +14,7 @@ The same networks as the snn side, with the same maths, measured the same way:
   and the result is repeated over T; readout = mean over T of the logits (taken before the
   classifier when it is the only linear layer after the last neuron, as the snn side does:
   the same value, T x cheaper).
-- LIF (tau 2, V_th 1, V_reset 0, hard reset, detach_reset, V starts at V_reset):
+- LIF (tau 2, V_th 0.5 — snn's default since the defaults sweep —, V_reset 0, hard reset, detach_reset, V starts at V_reset):
       H_t = V_{t-1} + (X_t - (V_{t-1} - V_reset)) / tau,  S_t = Heaviside(H_t - V_th),
       V_t = H_t (1 - S_t) + V_reset S_t
   with the sigmoid surrogate (alpha 4): dS/dH = alpha sigmoid(alpha x) (1 - sigmoid(alpha x)).
@@ -56,7 +56,7 @@ PRESETS = {
 }
 
 # Neuron defaults of src/config/schema.ts
-TAU, V_TH, V_RESET, ALPHA, DETACH_RESET = 2.0, 1.0, 0.0, 4.0, True
+TAU, V_TH, V_RESET, ALPHA, DETACH_RESET = 2.0, 0.5, 0.0, 4.0, True
 LR = 1e-3
 
 

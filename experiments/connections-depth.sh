@@ -66,7 +66,7 @@ for s in connections-resnet connections-danet; do [ -d "$RUNS/sweeps/$s" ] && SW
   for d in "${depths[@]}"; do
     for c in spike sew-add membrane danet; do
       if [ "$c" = danet ]; then set_c=(--set model.arch=danet --set model.connection=null); else set_c=(--set "model.connection=$c"); fi
-      line=$($SNN model "$CONFIG" "${set_c[@]}" --set "model.blocks=$d" | tail -1)
+      line=$($SNN model "$CONFIG" "${set_c[@]}" --set "model.blocks=$d" | grep -E "parameters, [0-9,]+ MACs" | tail -1)
       params=$(sed -E 's/.*: ([0-9,]+) parameters.*/\1/' <<<"$line")
       macs=$(sed -E 's/.*parameters, ([0-9,]+) MACs.*/\1/' <<<"$line")
       echo "| $c $d | $params | $macs |"
