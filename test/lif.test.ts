@@ -133,7 +133,7 @@ test("triangle is SpikingJelly's PiecewiseQuadratic: g'(x) = α − α²|x| on |
   const t = surrogateGradTensor(tf.tensor1d([0, 0.1, -0.25, 0.5, 0.7]), { name: 'triangle', alpha: 2 }).dataSync();
   [2, 1.6, 1, 0, 0].forEach((v, i) => assert.ok(Math.abs(t[i] - v) < 1e-6, `tensor g'[${i}] = ${t[i]}, want ${v}`));
   // The neuron layer's own backward pass: an IF neuron at T = 1 has H = X, so ∂S/∂X = g'(X − V_th).
-  const p = neuronParams(neuron({ type: 'if', surrogate: { name: 'triangle', alpha: 2 } }));
+  const p = neuronParams(neuron({ type: 'if', threshold: 1, surrogate: { name: 'triangle', alpha: 2 } }));
   const gx = tf.grad((x: tf.Tensor) => multiStepLif(x, p).sum())(tf.tensor2d([[1, 1.1, 0.75, 1.5, 1.7]])).dataSync();
   [2, 1.6, 1, 0, 0].forEach((v, i) => assert.ok(Math.abs(gx[i] - v) < 1e-5, `neuron ∂S/∂X[${i}] = ${gx[i]}, want ${v}`));
 });

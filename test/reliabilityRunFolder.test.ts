@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { snapshot, tempDir } from './helpers.js';
 import { linesOf, linkOf, metricsNoTiming, readSummary, runSnn, snnInProcess, startSnn, writeTinyConfig } from './reliabilityKit.js';
@@ -112,8 +112,12 @@ test('item 5: a truncated, deleted or garbled metrics.csv is rebuilt from log.js
 
 test('item 9: a dangling best falls back to last, and missing links to the newest good checkpoint, each said in one line', async () => {
   const run = copyRun('links');
-  // best and prev point to epoch-0001; remove it so best dangles.
+  // best is pointed at epoch-0001 (which epoch was best depends on the training), then that
+  // checkpoint is removed, so best dangles.
+  rmSync(join(run, 'checkpoints', 'best'), { force: true });
+  symlinkSync('epoch-0001', join(run, 'checkpoints', 'best'));
   assert.equal(linkOf(run, 'best'), 'epoch-0001');
+  assert.equal(linkOf(run, 'last'), 'epoch-0002');
   rmSync(join(run, 'checkpoints', 'epoch-0001'), { recursive: true });
   // (In this process; the table it prints on stdout is not read: the warning names the checkpoint used.)
   const r = await snnInProcess(['eval', run]);

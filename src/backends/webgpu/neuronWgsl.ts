@@ -52,7 +52,8 @@ function surrogateDerivative(name: SurrogateName): string {
     case 'rectangle':
       return 'return select(0.0, 1.0 / p.alpha, abs(u) < p.alpha / 2.0);';
     case 'triangle':
-      return 'return max(0.0, p.alpha - abs(u)) / (p.alpha * p.alpha);';
+      // SpikingJelly's PiecewiseQuadratic: α is a sharpness (half-width 1/α, peak α).
+      return 'return max(0.0, p.alpha - p.alpha * p.alpha * abs(u));';
   }
 }
 
@@ -66,9 +67,8 @@ function surrogatePrimitive(name: SurrogateName): string {
     case 'rectangle':
       return 'return min(1.0, max(0.0, u / p.alpha + 0.5));';
     case 'triangle':
-      return `let a = p.alpha; let w = min(a, max(-a, u));
-  if (w < 0.0) { return (a + w) * (a + w) / (2.0 * a * a); }
-  return 1.0 - (a - w) * (a - w) / (2.0 * a * a);`;
+      return `let a = p.alpha; let w = min(1.0 / a, max(-1.0 / a, u));
+  return -(a * a / 2.0) * abs(w) * w + a * w + 0.5;`;
   }
 }
 
