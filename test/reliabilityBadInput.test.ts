@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../src/cli/main.js';
+import { snnInProcess } from './reliabilityKit.js';
 import { fixture, repoRoot, runCli, snapshot, tempDir } from './helpers.js';
 
 interface Case {
@@ -39,27 +39,6 @@ const dataCases = readdirSync(dataDir)
   .filter((n) => statSync(join(dataDir, n)).isDirectory())
   .sort()
   .map((n) => readCase(join(dataDir, n, 'case.yaml')));
-
-/** `snn ...` through main() in this process: exit code and what it wrote on stderr. */
-async function snnInProcess(args: string[]): Promise<{ code: number; stderr: string }> {
-  const write = process.stderr.write;
-  const signals = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') };
-  let stderr = '';
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    const code = await main(['node', 'snn', ...args]);
-    return { code, stderr };
-  } finally {
-    process.stderr.write = write;
-    process.exitCode = undefined;
-    for (const s of ['SIGINT', 'SIGTERM'] as const) {
-      for (const l of process.listeners(s)) if (!signals[s].includes(l)) process.off(s, l);
-    }
-  }
-}
 
 function runsWithAnEarlierRun(): string {
   const runs = join(tempDir('corpus'), 'runs');
