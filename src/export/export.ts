@@ -10,13 +10,10 @@ import { join, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { initBackend } from '../engine/backend.js';
 import { loadDataset } from '../data/registry.js';
-import { buildModel } from '../models/index.js';
-import { readCheckpoint } from '../runs/checkpoint.js';
 import { locateCheckpoint } from '../runs/locate.js';
 import { runConfig } from '../train/session.js';
-import { loadModelTensors } from '../train/trainer.js';
+import { modelFromCheckpoint } from '../train/checkpointModel.js';
 import { UserError } from '../util/errors.js';
-import { createRng } from '../util/rng.js';
 import { snnVersion } from '../util/version.js';
 import { exportModel } from './graph.js';
 import { outChannels, weightCount, type ExportModel } from './model.js';
@@ -127,24 +124,20 @@ export async function runExport(req: ExportRequest): Promise<ExportOutcome> {
 
   await initBackend(req.backend ?? cfg.backend);
   const data = await loadDataset(cfg.data, cfg.seed);
-  const ck = readCheckpoint(checkpoint);
   const quant = req.postTraining ? { ...cfg.quant, bits: 2 as const } : cfg.quant;
   const { height, width, channels, numClasses } = data.train;
-  const model = buildModel(cfg.model, { height, width, channels, numClasses }, createRng(cfg.seed), 'export', { quant });
+  const { model, epoch } = modelFromCheckpoint(cfg, { height, width, channels, numClasses }, checkpoint, { label: 'export', quant });
   let em: ExportModel;
   try {
-    loadModelTensors(model, ck.weights, checkpoint);
     em = exportModel(model, { height, width, channels, mean: data.mean, std: data.std }, numClasses, cfg.model.timesteps, { ternary: req.ternary });
   } finally {
     model.dispose();
-    for (const t of [...ck.weights.values(), ...ck.optimizer.values(), ...(ck.twin?.values() ?? [])]) t.dispose();
   }
   if (req.format === 'nir') {
     const why = nirRefusal(em);
     if (why) throw new UserError(`--format nir: ${why}`);
   }
 
-  const epoch = typeof ck.state.epoch === 'number' ? ck.state.epoch : null;
   const ckInfo = checkpointInfo(checkpoint);
   const notes: string[] = [];
   if (req.postTraining) {

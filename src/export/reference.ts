@@ -9,11 +9,8 @@ import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { ImageSet } from '../data/types.js';
 import { initBackend } from '../engine/backend.js';
-import { buildModel } from '../models/index.js';
-import { readCheckpoint } from '../runs/checkpoint.js';
-import { loadModelTensors } from '../train/trainer.js';
+import { modelFromCheckpoint } from '../train/checkpointModel.js';
 import { UserError } from '../util/errors.js';
-import { createRng } from '../util/rng.js';
 import { tfjsPredictions } from './compare.js';
 import type { Manifest } from './snnFormat.js';
 
@@ -28,12 +25,10 @@ export async function tfjsReference(
     throw new UserError(`--compare: the export's source checkpoint ${String(checkpoint)} is not there any more`);
   }
   const backend = await initBackend(o.backend ?? cfg.backend);
-  const ck = readCheckpoint(checkpoint);
   const quant = (manifest.source.quant as Config['quant'] | undefined) ?? cfg.quant;
   const input = { height: set.height, width: set.width, channels: set.channels, numClasses: set.numClasses };
-  const model = buildModel(cfg.model, input, createRng(cfg.seed), 'reference', { quant });
+  const { model } = modelFromCheckpoint(cfg, input, checkpoint, { label: 'reference', quant });
   try {
-    loadModelTensors(model, ck.weights, checkpoint);
     const t0 = performance.now();
     const { predictions } = tfjsPredictions(model, set, { timesteps: o.timesteps, batchSize: cfg.data.testBatchSize, mean: o.mean, std: o.std });
     const seconds = (performance.now() - t0) / 1000;
@@ -41,6 +36,5 @@ export async function tfjsReference(
     return { predictions, checkpoint, backend: backend.name, seconds, checkpointChanged: manifest.source.weightsSha256 != null && sha !== manifest.source.weightsSha256 };
   } finally {
     model.dispose();
-    for (const t of [...ck.weights.values(), ...ck.optimizer.values(), ...(ck.twin?.values() ?? [])]) t.dispose();
   }
 }

@@ -6,11 +6,10 @@
 import type { Config } from '../config/schema.js';
 import { initBackend, type BackendInfo } from '../engine/backend.js';
 import { loadSource } from './dataSource.js';
-import { readCheckpoint } from '../runs/checkpoint.js';
 import { locateCheckpoint } from '../runs/locate.js';
 import { evaluate, type EvalResult } from './evaluate.js';
-import { loadModelTensors } from './trainer.js';
-import { modelFor, runConfig } from './session.js';
+import { modelFromCheckpoint } from './checkpointModel.js';
+import { runConfig } from './session.js';
 import { estimateEnergy, type EnergyEstimate } from './energy.js';
 
 export interface EvalRequest {
@@ -45,15 +44,11 @@ export async function runEval(req: EvalRequest): Promise<EvalOutcome & { backend
   const cfg = runConfig(paths, req.sets);
   const backendInfo = await initBackend(req.backend ?? cfg.backend);
   const data = await loadSource(cfg);
-  const ck = readCheckpoint(checkpoint);
-  const model = modelFor(cfg, data, 'eval');
+  const { model, epoch } = modelFromCheckpoint(cfg, data.input, checkpoint, { label: 'eval' });
   try {
-    loadModelTensors(model, ck.weights, checkpoint);
-    for (const t of [...ck.weights.values(), ...ck.optimizer.values()]) t.dispose();
     const split = req.split ?? 'test';
     const T = req.timesteps ?? cfg.model.timesteps;
     const res = await evaluate(model, data, { timesteps: T, batchSize: cfg.data.testBatchSize, split, onBatch: req.onBatch, perImage: req.perImage });
-    const epoch = typeof ck.state.epoch === 'number' ? ck.state.epoch : null;
     return {
       ...res,
       run: paths.dir,

@@ -35,14 +35,15 @@ import {
 } from '../runs/runConfig.js';
 import { repairMetrics } from '../runs/metricsRepair.js';
 import { warn } from '../util/warn.js';
-import { annotateWriteFailure, readCheckpoint, type CheckpointData } from '../runs/checkpoint.js';
+import { annotateWriteFailure, type CheckpointData } from '../runs/checkpoint.js';
 import { linkedState, readResumeCheckpoint } from '../runs/resume.js';
 import { batchCount } from '../data/loader.js';
 import { runLogger } from '../runs/logger.js';
 import { createRng } from '../util/rng.js';
 import { UserError } from '../util/errors.js';
 import { gitCommit, versions } from '../util/version.js';
-import { loadModelTensors, train, type Reporter, type TrainResult } from './trainer.js';
+import { train, type Reporter, type TrainResult } from './trainer.js';
+import { modelFromCheckpoint } from './checkpointModel.js';
 import { createObjective, type Partner } from '../losses/objective.js';
 import { locateCheckpoint } from '../runs/locate.js';
 import { join } from 'node:path';
@@ -115,10 +116,7 @@ export function teacherFor(cfg: Config, data: DataSource, runsDir: string): Part
       `${x.height}×${x.width}×${x.channels} images, ${x.numClasses} classes`;
     throw new UserError(`loss.kd.teacher: the teacher was trained on ${d(t)}; this run has ${d(spec)}`);
   }
-  const model = buildModel(tcfg.model, spec, createRng(tcfg.seed), 'teacher', { quant: tcfg.quant });
-  const ck = readCheckpoint(located.checkpoint);
-  loadModelTensors(model, ck.weights, located.checkpoint);
-  for (const t of [...ck.weights.values(), ...ck.optimizer.values(), ...(ck.twin?.values() ?? [])]) t.dispose();
+  const { model } = modelFromCheckpoint(tcfg, spec, located.checkpoint, { label: 'teacher' });
   return { model, timesteps: tcfg.model.timesteps };
 }
 
