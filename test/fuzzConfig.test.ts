@@ -218,5 +218,4 @@ test(`fuzz: ${CASES} random configs and --set strings never raise anything but a
   // The generator must reach both outcomes, or it tests little.
   assert.ok(tally.loaded > CASES / 50, `only ${tally.loaded} inputs loaded`);
   assert.ok(tally.userErrors > CASES / 2, `only ${tally.userErrors} inputs were rejected`);
-  assert.ok(Date.now() - started < 60_000, 'fuzzing took too long');
 });
