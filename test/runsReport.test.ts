@@ -87,3 +87,28 @@ test('the sweep report renders its plots in headless Chromium', { skip, timeout:
   assert.ok(statSync(png).size > 20_000, 'a screenshot with content');
   process.stdout.write(`# report screenshot: ${png}\n`);
 });
+
+test('runs aggregate: only completed runs make the means, grouped by the keys that differ among them', () => {
+  const runs = tempDir('aggregate');
+  const make = (name: string, config: Record<string, unknown>, summary: Record<string, unknown>): void => {
+    const dir = join(runs, `${name}-20260101-000000-abcdef`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'config.yaml'), stringify({ name, ...config }));
+    writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary));
+  };
+  const done = (acc: number): Record<string, unknown> => ({ status: 'completed', bestAccuracy: acc, finalAccuracy: acc });
+  make('a', { seed: 1, model: { connection: 'spike' } }, done(0.8));
+  make('b', { seed: 2, model: { connection: 'spike' } }, done(0.7));
+  make('c', { seed: 1, model: { connection: 'sew-add' } }, done(0.6));
+  // Still running, with an accuracy after its first epochs and a key of its own.
+  make('d', { seed: 1, model: { connection: 'sew-add' }, train: { epochs: 9 } }, { status: 'running', bestAccuracy: 0.1, finalAccuracy: 0.1 });
+  const r = spawnSync(process.execPath, ['bin/snn', 'runs', 'aggregate', '--runs-dir', runs], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /1 of 4 runs left out: d-20260101-000000-abcdef \(running, not completed\)/);
+  const lines = r.stdout.trim().split('\n');
+  assert.match(lines[0], /^\| model\.connection \| runs \|/);
+  assert.doesNotMatch(r.stdout, /train\.epochs/);
+  // spike: mean of 80 and 70, sample std √50 = 7.07; sew-add: run c alone.
+  assert.ok(lines.some((l) => /^\| spike \| 2 \| 75\.00 ± 7\.07 \|/.test(l)), r.stdout);
+  assert.ok(lines.some((l) => /^\| sew-add \| 1 \| 60\.00 ± 0\.00 \|/.test(l)), r.stdout);
+});

@@ -174,13 +174,19 @@ async function plotsAction(targets: string[], f: { runsDir: string; quiet?: bool
 function aggregateAction(targets: string[], f: { runsDir: string; json?: boolean }): void {
   const { refs, firstKeys } = resolveTargets(targets, f.runsDir);
   const { rows, keys } = buildRows(refs, firstKeys);
-  // A run without a readable summary or a best accuracy has nothing to add: left out, and said.
-  const out = rows.filter((r) => r.status === DAMAGED || r.bestAccuracy === null);
+  // Only finished runs make a table's means: one without a readable summary, a best accuracy, or
+  // status completed (pending, running, interrupted, failed) is left out, and said.
+  const out = rows.filter((r) => r.status !== 'completed' || r.bestAccuracy === null);
   if (out.length > 0) {
-    const why = (r: (typeof rows)[number]): string => (r.status === DAMAGED ? 'summary.json unreadable' : `no accuracy yet, ${r.status}`);
+    const why = (r: (typeof rows)[number]): string =>
+      r.status === DAMAGED ? 'summary.json unreadable' : r.bestAccuracy === null ? `no accuracy yet, ${r.status}` : `${r.status}, not completed`;
     warn(`${out.length} of ${rows.length} runs left out: ${out.map((r) => `${r.run} (${why(r)})`).join(', ')}`);
   }
-  const g = groupOverSeeds(rows.filter((r) => !out.includes(r)), keys);
+  // Group by the keys that differ among the runs kept: a pending run of a sweep (no config yet)
+  // differs from the others in every key, and must not make them all look varied.
+  const kept = rows.filter((r) => !out.includes(r));
+  const differing = keys.filter((k) => new Set(kept.map((r) => JSON.stringify(r.varied[k] ?? null))).size > 1);
+  const g = groupOverSeeds(kept, differing);
   process.stdout.write(f.json ? `${JSON.stringify(g, null, 2)}\n` : groupsToMarkdown(g));
 }
 
