@@ -22,9 +22,10 @@
  *   H_t = V_{t−1} + (X_t − (V_{t−1} − V_reset))·(1/τ)   (IF: H_t = V_{t−1} + X_t)
  *   hard reset V_t = V_reset where it fired, soft V_t = H_t − V_th; V_{−1} = V_reset.
  */
-import { size, type ConvNode, type ExportModel, type ExportNode, type LinearNode, type NeuronNode, type PoolNode } from '../model.js';
+import { size, type ExportModel, type ExportNode } from '../model.js';
+import { convKernel, linearKernel, neuronKernel, poolKernel, type Kernel, type NeuronTally } from './referenceKernels.js';
 
-type Kernel = () => void;
+export type { NeuronTally } from './referenceKernels.js';
 
 interface Compiled {
   static: Kernel[];
@@ -36,213 +37,6 @@ interface Compiled {
   finish: Kernel[];
 }
 
-/** Ternary codes as index lists per input tap: the outputs to add to and to subtract from. */
-interface TapLists {
-  plusStart: Int32Array;
-  plus: Int32Array;
-  minusStart: Int32Array;
-  minus: Int32Array;
-}
-
-/** `codes` laid out [taps, out] (conv [kh, kw, in, out], linear [in, out]). */
-export function tapLists(codes: Int8Array, out: number): TapLists {
-  const taps = codes.length / out;
-  const plusStart = new Int32Array(taps + 1);
-  const minusStart = new Int32Array(taps + 1);
-  let np = 0;
-  let nm = 0;
-  for (let j = 0; j < taps; j++) {
-    for (let o = 0; o < out; o++) {
-      const c = codes[j * out + o];
-      if (c > 0) np++;
-      else if (c < 0) nm++;
-    }
-    plusStart[j + 1] = np;
-    minusStart[j + 1] = nm;
-  }
-  const plus = new Int32Array(np);
-  const minus = new Int32Array(nm);
-  np = 0;
-  nm = 0;
-  for (let j = 0; j < taps; j++) {
-    for (let o = 0; o < out; o++) {
-      const c = codes[j * out + o];
-      if (c > 0) plus[np++] = o;
-      else if (c < 0) minus[nm++] = o;
-    }
-  }
-  return { plusStart, plus, minusStart, minus };
-}
-
-function convKernel(n: ConvNode, x: Float32Array, y: Float32Array): Kernel {
-  const [H, W, C] = n.inShape;
-  const [OH, OW, O] = n.shape;
-  const { kernel: K, stride: S, pad: P } = n;
-  const acc = new Float32Array(O);
-  const bias = n.bias;
-  if (n.weights.kind === 'ternary') {
-    // Event-driven: each non-zero input is added to (or subtracted from) the outputs it reaches.
-    const { plusStart, plus, minusStart, minus } = tapLists(n.weights.codes, O);
-    const scale = n.weights.scale;
-    const sums = new Float32Array(OH * OW * O);
-    return () => {
-      sums.fill(0);
-      for (let ih = 0; ih < H; ih++) {
-        for (let iw = 0; iw < W; iw++) {
-          const xBase = (ih * W + iw) * C;
-          for (let c = 0; c < C; c++) {
-            const v = x[xBase + c];
-            if (v === 0) continue;
-            for (let kh = 0; kh < K; kh++) {
-              const ohS = ih + P - kh;
-              if (ohS < 0 || ohS % S !== 0) continue;
-              const oh = ohS / S;
-              if (oh >= OH) continue;
-              for (let kw = 0; kw < K; kw++) {
-                const owS = iw + P - kw;
-                if (owS < 0 || owS % S !== 0) continue;
-                const ow = owS / S;
-                if (ow >= OW) continue;
-                const j = (kh * K + kw) * C + c;
-                const base = (oh * OW + ow) * O;
-                for (let p = plusStart[j], e = plusStart[j + 1]; p < e; p++) sums[base + plus[p]] += v;
-                for (let p = minusStart[j], e = minusStart[j + 1]; p < e; p++) sums[base + minus[p]] -= v;
-              }
-            }
-          }
-        }
-      }
-      for (let i = 0, o = 0; i < sums.length; i++) {
-        y[i] = sums[i] * scale[o] + bias[o];
-        if (++o === O) o = 0;
-      }
-    };
-  }
-  const w = n.weights.values;
-  return () => {
-    for (let oh = 0; oh < OH; oh++) {
-      for (let ow = 0; ow < OW; ow++) {
-        acc.set(bias);
-        for (let kh = 0; kh < K; kh++) {
-          const ih = oh * S - P + kh;
-          if (ih < 0 || ih >= H) continue;
-          for (let kw = 0; kw < K; kw++) {
-            const iw = ow * S - P + kw;
-            if (iw < 0 || iw >= W) continue;
-            const xBase = (ih * W + iw) * C;
-            const tBase = (kh * K + kw) * C;
-            for (let c = 0; c < C; c++) {
-              const v = x[xBase + c];
-              if (v === 0) continue;
-              const wBase = (tBase + c) * O;
-              for (let o = 0; o < O; o++) acc[o] += v * w[wBase + o];
-            }
-          }
-        }
-        y.set(acc, (oh * OW + ow) * O);
-      }
-    }
-  };
-}
-
-function linearKernel(n: LinearNode, x: Float32Array, y: Float32Array): Kernel {
-  const I = n.inFeatures;
-  const O = n.outFeatures;
-  const acc = new Float32Array(O);
-  const bias = n.bias;
-  if (n.weights.kind === 'ternary') {
-    const { plusStart, plus, minusStart, minus } = tapLists(n.weights.codes, O);
-    const scale = n.weights.scale;
-    return () => {
-      acc.fill(0);
-      for (let i = 0; i < I; i++) {
-        const v = x[i];
-        if (v === 0) continue;
-        for (let p = plusStart[i], e = plusStart[i + 1]; p < e; p++) acc[plus[p]] += v;
-        for (let p = minusStart[i], e = minusStart[i + 1]; p < e; p++) acc[minus[p]] -= v;
-      }
-      for (let o = 0; o < O; o++) y[o] = acc[o] * scale[o] + bias[o];
-    };
-  }
-  const w = n.weights.values;
-  return () => {
-    acc.set(bias);
-    for (let i = 0; i < I; i++) {
-      const v = x[i];
-      if (v === 0) continue;
-      const base = i * O;
-      for (let o = 0; o < O; o++) acc[o] += v * w[base + o];
-    }
-    y.set(acc);
-  };
-}
-
-/** Spike counts of one neuron layer. */
-export interface NeuronTally {
-  spikes: number;
-  /** Neuron-steps seen. */
-  steps: number;
-}
-
-function neuronKernel(n: NeuronNode, x: Float32Array, y: Float32Array, v: Float32Array, tally: NeuronTally): Kernel {
-  const { decay: k, threshold: vth, vReset: vr } = n.neuron;
-  const leak = n.neuron.model === 'lif';
-  const hard = n.neuron.reset === 'hard';
-  const m = y.length;
-  return () => {
-    let count = 0;
-    for (let i = 0; i < m; i++) {
-      const vi = v[i];
-      const hi = leak ? vi + (x[i] - (vi - vr)) * k : vi + x[i];
-      if (hi >= vth) {
-        y[i] = 1;
-        count++;
-        v[i] = hard ? vr : hi - vth;
-      } else {
-        y[i] = 0;
-        v[i] = hi;
-      }
-    }
-    tally.spikes += count;
-    tally.steps += m;
-  };
-}
-
-function poolKernel(n: PoolNode, x: Float32Array, y: Float32Array): Kernel {
-  const [H, W, C] = n.inShape;
-  if (n.op === 'avgpool') {
-    const hw = H * W;
-    const sum = new Float64Array(C);
-    return () => {
-      sum.fill(0);
-      for (let p = 0; p < hw; p++) for (let c = 0; c < C; c++) sum[c] += x[p * C + c];
-      for (let c = 0; c < C; c++) y[c] = sum[c] / hw;
-    };
-  }
-  const [OH, OW] = n.shape;
-  const { kernel: K, stride: S, pad: P } = n;
-  return () => {
-    for (let oh = 0; oh < OH; oh++) {
-      for (let ow = 0; ow < OW; ow++) {
-        for (let c = 0; c < C; c++) {
-          let best = -Infinity;
-          for (let kh = 0; kh < K; kh++) {
-            const ih = oh * S - P + kh;
-            if (ih < 0 || ih >= H) continue;
-            for (let kw = 0; kw < K; kw++) {
-              const iw = ow * S - P + kw;
-              if (iw < 0 || iw >= W) continue;
-              const v = x[(ih * W + iw) * C + c];
-              if (v > best) best = v;
-            }
-          }
-          y[(oh * OW + ow) * C + c] = best;
-        }
-      }
-    }
-  };
-}
-
 export type Phase = 'static' | 'step' | 'final';
 
 /**
@@ -252,30 +46,30 @@ export type Phase = 'static' | 'step' | 'final';
 export function assignPhases(model: ExportModel): Map<string, Phase> {
   const phase = new Map<string, Phase>();
   for (const n of model.nodes) {
-    if (phase.has(n.id)) throw new Error(`engine: node ${n.id} appears twice`);
-    for (const i of n.inputs) if (!phase.has(i)) throw new Error(`engine: node ${n.id} reads ${i}, which does not come before it`);
+    if (phase.has(n.id)) throw new Error(`runtime: node ${n.id} appears twice`);
+    for (const i of n.inputs) if (!phase.has(i)) throw new Error(`runtime: node ${n.id} reads ${i}, which does not come before it`);
     const ins = n.inputs.map((i) => phase.get(i)!);
     let p: Phase;
     if (n.op === 'input') p = 'static';
     else if (n.op === 'repeat') {
-      if (ins[0] !== 'static') throw new Error(`engine: ${n.id} repeats a value that already changes over time`);
+      if (ins[0] !== 'static') throw new Error(`runtime: ${n.id} repeats a value that already changes over time`);
       p = 'step';
     } else if (n.op === 'timeMean') {
-      if (ins[0] === 'final') throw new Error(`engine: ${n.id} averages over time twice`);
+      if (ins[0] === 'final') throw new Error(`runtime: ${n.id} averages over time twice`);
       p = 'final';
     } else if (ins.includes('final')) {
-      if (ins.some((q) => q !== 'final')) throw new Error(`engine: ${n.id} mixes per-step values with the time-mean readout`);
+      if (ins.some((q) => q !== 'final')) throw new Error(`runtime: ${n.id} mixes per-step values with the time-mean readout`);
       p = 'final';
     } else if (ins.includes('step')) {
-      if (ins.includes('static')) throw new Error(`engine: ${n.id} mixes per-step and constant inputs`);
+      if (ins.includes('static')) throw new Error(`runtime: ${n.id} mixes per-step and constant inputs`);
       p = 'step';
     } else p = 'static';
-    if (n.op === 'neuron' && p !== 'step') throw new Error(`engine: neuron layer ${n.id} must run at every time step`);
+    if (n.op === 'neuron' && p !== 'step') throw new Error(`runtime: neuron layer ${n.id} must run at every time step`);
     phase.set(n.id, p);
   }
-  if (model.nodes[0]?.op !== 'input') throw new Error('engine: the first node must be the input');
-  if (!phase.has(model.output)) throw new Error(`engine: output node ${model.output} not found`);
-  if (phase.get(model.output) !== 'final') throw new Error(`engine: output node ${model.output} must follow the time-mean readout`);
+  if (model.nodes[0]?.op !== 'input') throw new Error('runtime: the first node must be the input');
+  if (!phase.has(model.output)) throw new Error(`runtime: output node ${model.output} not found`);
+  if (phase.get(model.output) !== 'final') throw new Error(`runtime: output node ${model.output} must follow the time-mean readout`);
   return phase;
 }
 
@@ -293,14 +87,14 @@ export class ReferenceRuntime {
   private readonly T: number;
 
   constructor(readonly model: ExportModel, timesteps = model.timesteps) {
-    if (!Number.isInteger(timesteps) || timesteps < 1) throw new Error(`engine: timesteps must be a positive integer, got ${timesteps}`);
+    if (!Number.isInteger(timesteps) || timesteps < 1) throw new Error(`runtime: timesteps must be a positive integer, got ${timesteps}`);
     this.T = timesteps;
     this.compiled = { static: [], step: [], final: [], reset: [], finish: [] };
     const phase = assignPhases(model);
     for (const n of model.nodes) this.compile(n, phase.get(n.id)!);
     this.inputBuffer = this.buffers.get(model.nodes[0].id)!;
     const out = this.buffers.get(model.output)!;
-    if (out.length !== model.numClasses) throw new Error(`engine: output ${model.output} has ${out.length} values for ${model.numClasses} classes`);
+    if (out.length !== model.numClasses) throw new Error(`runtime: output ${model.output} has ${out.length} values for ${model.numClasses} classes`);
     this.outputBuffer = out;
   }
 
@@ -398,7 +192,7 @@ export class ReferenceRuntime {
 
   /** Logits of one normalised image ([H, W, C] floats), at T steps; the array is reused by the next call. */
   run(image: Float32Array): Float32Array {
-    if (image.length !== this.inputBuffer.length) throw new Error(`engine: image has ${image.length} values, expected ${this.inputBuffer.length}`);
+    if (image.length !== this.inputBuffer.length) throw new Error(`runtime: image has ${image.length} values, expected ${this.inputBuffer.length}`);
     this.inputBuffer.set(image);
     const c = this.compiled;
     for (const k of c.reset) k();
@@ -419,7 +213,7 @@ export class ReferenceRuntime {
   /** The output of a node after the last `run` (its last time step for per-step nodes). */
   outputOf(id: string): Float32Array {
     const b = this.buffers.get(id);
-    if (!b) throw new Error(`engine: no node ${id}`);
+    if (!b) throw new Error(`runtime: no node ${id}`);
     return b;
   }
 }
