@@ -112,3 +112,19 @@ test('runs aggregate: only completed runs make the means, grouped by the keys th
   assert.ok(lines.some((l) => /^\| spike \| 2 \| 75\.00 ± 7\.07 \|/.test(l)), r.stdout);
   assert.ok(lines.some((l) => /^\| sew-add \| 1 \| 60\.00 ± 0\.00 \|/.test(l)), r.stdout);
 });
+
+test('a long --json output reaches a slow reader whole (the CLI waits for the pipe before it exits)', () => {
+  const runs = tempDir('pipe');
+  for (let i = 0; i < 300; i++) {
+    const dir = join(runs, `run${i}-20260101-000000-abcdef`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'config.yaml'), stringify({ name: `run${i}`, seed: i, train: { epochs: 1 + (i % 7) }, model: { timesteps: 1 + (i % 5) } }));
+    writeFileSync(join(dir, 'summary.json'), JSON.stringify({ status: 'completed', bestAccuracy: i / 300, finalAccuracy: i / 300 }));
+  }
+  // The reader starts after a second: by then the CLI has written far more than a pipe holds (64 KiB).
+  const r = spawnSync('bash', ['-c', 'node bin/snn runs list --runs-dir "$1" --json | (sleep 1; cat)', 'bash', runs], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(r.stdout.length > 65536, `only ${r.stdout.length} bytes arrived (a pipe holds 65,536; the output is longer)`);
+  const rows = JSON.parse(r.stdout) as { seed: number }[];
+  assert.equal(rows.length, 300);
+});
