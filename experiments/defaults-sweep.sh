@@ -68,28 +68,7 @@ done
   echo
   # Grouped over seeds by the neuron keys alone (as `snn runs aggregate`, which would also split
   # the groups by the keys the merge changed).
-  $SNN runs compare "${SHORT[@]}" "$RUNS"/sweeps/defaults-finalist-* --runs-dir "$RUNS" --json | node -e '
-    const rows = JSON.parse(require("fs").readFileSync(0, "utf8")).filter((r) => r.status === "completed");
-    const keys = ["model.neuron.type", "model.neuron.threshold", "model.neuron.tau", "model.neuron.surrogate.alpha", "model.tdBN"];
-    const groups = new Map();
-    for (const r of rows) {
-      const id = JSON.stringify(keys.map((k) => r[k]));
-      groups.set(id, [...(groups.get(id) ?? []), r]);
-    }
-    const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const pm = (xs) => {
-      const m = mean(xs);
-      const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
-      return `${(100 * m).toFixed(2)} ± ${(100 * sd).toFixed(2)}`;
-    };
-    console.log("| neuron | V_th | τ | surrogate α | tdBN | runs | best acc. (%) | final acc. (%) | per seed (best, %) | firing rate | energy (nJ/img) |");
-    console.log("|---|---|---|---|---|---|---|---|---|---|---|");
-    for (const rs of groups.values()) {
-      rs.sort((a, b) => a.seed - b.seed);
-      const per = rs.map((r) => (100 * r.best_acc).toFixed(2)).join(", ");
-      const cells = [...keys.map((k) => rs[0][k]), rs.length, pm(rs.map((r) => r.best_acc)), pm(rs.map((r) => r.final_acc)), per,
-        mean(rs.map((r) => r.firing_rate)).toFixed(4), (mean(rs.map((r) => r.energy_pj)) / 1000).toFixed(1)];
-      console.log(`| ${cells.join(" | ")} |`);
-    }'
+  $SNN runs compare "${SHORT[@]}" "$RUNS"/sweeps/defaults-finalist-* --runs-dir "$RUNS" --json \
+    | node experiments/group-runs.mjs model.neuron.type model.neuron.threshold model.neuron.tau model.neuron.surrogate.alpha model.tdBN
 } > "$OUT"
 cat "$OUT"

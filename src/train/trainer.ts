@@ -180,7 +180,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     }
     const row = metricsRow(
       cfg,
-      { epoch: epoch + 1, step: state.step, lr: e.lr, sums: e.sums, skipped: state.skipped ?? 0, hasTwin: twin !== undefined && twin !== null },
+      { epoch: epoch + 1, step: state.step, lr: e.lr, sums: e.sums, skipped: state.skipped ?? 0, hasTwin: twin !== null },
       ev,
       twinEv,
       { imagesPerSecond: e.seenNow / trainSeconds, epochSeconds: (performance.now() - t0) / 1000 },
